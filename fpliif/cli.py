@@ -1,0 +1,61 @@
+"""The ``fpliif`` command line: ``fpliif <command> --help`` shows each command's options and defaults.
+
+Each command lives next to the code it drives; a module listed in ``COMMANDS`` provides
+``configure(parser)`` (adds the arguments) and ``run(args) -> int`` (does the work).
+Errors a user can act on are printed as one line with a non-zero exit; ``--debug`` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import FpliifError
+
+# command -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("fpliif.commands.info", "model fingerprint: parameters and MACs beside the paper's"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fpliif", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"fpliif {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks")
+        mod = importlib.import_module(module)
+        mod.configure(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print("fpliif: interrupted", file=sys.stderr)
+        return 130
+    except (FpliifError, OSError, ValueError, KeyError, RuntimeError) as exc:
+        if args.debug:
+            raise
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"fpliif {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

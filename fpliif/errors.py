@@ -1,0 +1,26 @@
+"""Errors that the command line reports as one clear line (no traceback unless --debug)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class FpliifError(Exception):
+    """Base of the errors a user can act on."""
+
+
+class DataError(FpliifError):
+    """Bad or missing data. Names the file (or folder) and the problem."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class CheckpointError(FpliifError):
+    """A checkpoint that cannot be used (unsafe, corrupt, or for another model)."""
+
+
+class ConfigError(FpliifError):
+    """An invalid configuration value or file."""

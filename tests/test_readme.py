@@ -1,0 +1,34 @@
+"""The README's first lines are the two commands a newcomer runs; CI runs the second one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    block = text.split("```bash", 1)[1].split("```", 1)[0]
+    return [line.split("#", 1)[0].strip() for line in block.strip().splitlines()]
+
+
+def test_readme_opens_with_two_commands():
+    lines = (ROOT / "README.md").read_text().splitlines()
+    assert lines[0].startswith("# ") and lines[2] == "```bash"
+    main_cmd, test_cmd = _readme_commands()
+    assert main_cmd.startswith("bash env/setup.sh && ")
+    assert test_cmd.startswith("bash env/setup.sh && ") and "pytest" in test_cmd
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert _readme_commands()[1] in [line.strip() for line in ci]
+
+
+def test_ruff_clean():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "ruff", "check", str(ROOT)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
