@@ -18,8 +18,21 @@ from .errors import FpliifError
 
 # command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("fpliif.engine.train", "train a model (the paper's recipe; runs under torchrun for DDP)"),
+    "eval": ("fpliif.engine.evaluate", "score a checkpoint: F1/IoU per class and size, X->256 rows"),
+    "predict": ("fpliif.engine.predict", "label maps and overlays for any image"),
     "info": ("fpliif.commands.info", "model fingerprint: parameters and MACs beside the paper's"),
+    "bench": ("fpliif.bench", "speed here: FP-LIIF (fast, eager, onnxruntime) and peers vs the matmul peak"),
+    "export": ("fpliif.export", "write an ONNX model at a fixed output size, checked with onnxruntime"),
+    "synth": ("fpliif.data.synth", "draw a SynthFaces dataset (LaPa or CelebAMask-HQ layout)"),
+    "prepare": ("fpliif.data.prepare", "merge CelebAMask-HQ's part masks into label maps and splits"),
+    "run": ("fpliif.pipeline", "run the notebooks of a profile (smoke, quick, demo, paper) into results/"),
+    "robustness": ("fpliif.robustness", "faults and bad input, tried for real: results/robustness.md"),
 }
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows defaults and keeps the epilog's line breaks."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,12 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module, help_text) in COMMANDS.items():
-        p = sub.add_parser(
-            name,
-            help=help_text,
-            description=help_text,
-            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        )
+        p = sub.add_parser(name, help=help_text, description=help_text, formatter_class=HelpFormatter)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks")
         mod = importlib.import_module(module)
         mod.configure(p)

@@ -24,3 +24,12 @@ class CheckpointError(FpliifError):
 
 class ConfigError(FpliifError):
     """An invalid configuration value or file."""
+
+
+class OutputError(FpliifError):
+    """A result that could not be written (missing, read-only or full folder). Names the file."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")

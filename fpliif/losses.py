@@ -22,12 +22,18 @@ def edge_mask(labels: torch.Tensor, *, ignore_index: int = IGNORE_INDEX) -> torc
     if labels.ndim < 2:
         raise ValueError(f"labels must have at least 2 dims [..., H, W], got {tuple(labels.shape)}")
     shape = labels.shape
-    lab = labels.reshape(-1, 1, shape[-2], shape[-1]).float()  # ids up to 255 are exact in float
+    h, w = shape[-2:]
+    lab = labels.reshape(-1, h, w)
     # Neighbours outside the map take the border pixel's label, so borders are not edges.
-    padded = F.pad(lab, (1, 1, 1, 1), mode="replicate")
-    neigh = F.unfold(padded, kernel_size=3).view(lab.shape[0], 9, shape[-2], shape[-1])
-    differs = (neigh != lab) & (neigh != ignore_index)
-    return (differs.any(dim=1) & (lab[:, 0] != ignore_index)).view(shape)
+    padded = F.pad(lab[:, None].float(), (1, 1, 1, 1), mode="replicate")[:, 0].to(lab.dtype)
+    edges = torch.zeros_like(lab, dtype=torch.bool)
+    for dy in range(3):
+        for dx in range(3):
+            if dy == dx == 1:
+                continue
+            neigh = padded[:, dy : dy + h, dx : dx + w]
+            edges |= (neigh != lab) & (neigh != ignore_index)
+    return (edges & (lab != ignore_index)).view(shape)
 
 
 class FaceParsingLoss(nn.Module):
@@ -49,23 +55,39 @@ class FaceParsingLoss(nn.Module):
         self.ignore_index = ignore_index
         self.last: dict[str, torch.Tensor] = {}
 
-    def forward(
+    def terms(
         self, logits: torch.Tensor, target: torch.Tensor, edges: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(CE sum, valid pixels, edge-CE sum, edge pixels): the loss before normalisation.
+
+        Distributed training sums the two counts over ranks and normalises by the totals, which
+        makes N ranks compute exactly the loss of one process on the whole batch.
+        """
         if logits.shape[0] != target.shape[0] or logits.shape[2:] != target.shape[1:]:
             raise ValueError(f"logits {tuple(logits.shape)} do not match target {tuple(target.shape)}")
         scaled = logits.float() / self.temperature
         pixel_ce = F.cross_entropy(scaled, target, ignore_index=self.ignore_index, reduction="none")
         valid = target != self.ignore_index
-        ce = pixel_ce.sum() / valid.sum().clamp(min=1)
         if self.edge_weight == 0:
-            self.last = {"ce": ce.detach(), "edge_ce": torch.zeros(())}
-            return ce
+            zero = pixel_ce.new_zeros(())
+            return pixel_ce.sum(), valid.sum(), zero, zero
         if edges is None:
             if target.ndim != 3:
                 raise ValueError("edges must be given when the target is not a [B,H,W] map")
             edges = edge_mask(target, ignore_index=self.ignore_index)
         edges = edges & valid
-        edge_ce = (pixel_ce * edges).sum() / edges.sum().clamp(min=1)
+        return pixel_ce.sum(), valid.sum(), (pixel_ce * edges).sum(), edges.sum()
+
+    def combine(
+        self, ce_sum: torch.Tensor, n_valid: torch.Tensor, edge_sum: torch.Tensor, n_edges: torch.Tensor
+    ) -> torch.Tensor:
+        """CE mean + edge_weight * edge-CE mean from the terms (counts may be totals over ranks)."""
+        ce = ce_sum / n_valid.clamp(min=1)
+        edge_ce = edge_sum / n_edges.clamp(min=1)
         self.last = {"ce": ce.detach(), "edge_ce": edge_ce.detach()}
         return ce + self.edge_weight * edge_ce
+
+    def forward(
+        self, logits: torch.Tensor, target: torch.Tensor, edges: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        return self.combine(*self.terms(logits, target, edges))

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from fpliif import build_model
-from fpliif.models import _VARIANTS, MODELS, make_coord
+from fpliif.models import _VARIANTS, make_coord
 from fpliif.models.decoder import LIIFDecoder
 
 TINY = _VARIANTS["fpliif-tiny"]
@@ -42,7 +42,7 @@ def test_latent_is_quarter_resolution(model):
     assert latent.shape == (1, 64, 64, 64)
 
 
-@pytest.mark.parametrize("name", MODELS.names())
+@pytest.mark.parametrize("name", sorted(_VARIANTS))
 def test_every_variant_builds_and_runs(name):
     m = build_model(name, num_classes=19, **TINY).eval()
     with torch.no_grad():
@@ -161,3 +161,14 @@ def test_bad_inputs_are_refused(model):
         model(torch.rand(3, 32, 32))
     with pytest.raises(ValueError, match="positive"):
         model(torch.rand(1, 3, 32, 32), 0)
+
+
+@pytest.mark.parametrize("name", ["fpliif-tiny", "fpliif-unet"])
+def test_forward_sizes_matches_separate_calls(name):
+    m = build_model(name).eval()
+    images = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        many = m.forward_sizes(images, [16, (20, 40), 32])
+        for size, logits in many.items():
+            torch.testing.assert_close(logits, m(images, size))
+    assert list(many) == [(16, 16), (20, 40), (32, 32)]

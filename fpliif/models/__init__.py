@@ -6,6 +6,7 @@ Registered names:
   fpliif-nonorm    plain EDSR resblocks, no norm (5.1 ablation, "Old-EDSR ResBlock")
   fpliif-noens     LIIF decoder without the local ensemble
   fpliif-unet      the conv U-Net decoder instead of LIIF (5.1 ablation, about 9.31 M params)
+  bisenet-r18      BiSeNet (ResNet-18) wrapped to train/evaluate like FP-LIIF (Table 9's light peer)
   fpliif-tiny      NOT the paper's model: the same structure, narrow and shallow, for smoke
                    runs and tests (about 30 k params)
 
@@ -50,6 +51,15 @@ for _name, _defaults in _VARIANTS.items():
 def build_model(name: str = "fpliif", num_classes: int = 11, **options: Any) -> nn.Module:
     """Build a registered model. ``options`` are ``FPLIIFConfig`` fields (for the FP-LIIF family)."""
     return MODELS.build(name, num_classes=num_classes, **options)
+
+
+from . import peers as _peers  # noqa: E402, F401  (registers bisenet, resnet101, resnet101-os8)
+from .dense import DenseConfig, DenseSegmenter  # noqa: E402
+
+
+@MODELS.register("bisenet-r18")
+def _bisenet_r18(num_classes: int = 11, **options: Any) -> DenseSegmenter:
+    return DenseSegmenter(DenseConfig(num_classes=num_classes, **options))
 
 
 __all__ = [

@@ -71,6 +71,18 @@ def as_size(size: int | tuple[int, int] | list[int]) -> tuple[int, int]:
     return h, w
 
 
+def resample_logits(
+    logits: torch.Tensor, size: tuple[int, int], coords: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Dense logits [B,K,h,w] at another size (bilinear) -> [B,K,H,W], or at coords [B,Q,2] -> [B,K,Q]."""
+    if coords is not None:
+        grid = coords.flip(-1).unsqueeze(1).to(logits.dtype)  # (y, x) -> grid_sample's (x, y); [B,1,Q,2]
+        return F.grid_sample(logits, grid, mode="bilinear", align_corners=False).squeeze(2)
+    if size != tuple(logits.shape[-2:]):
+        logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+    return logits
+
+
 class FPLIIF(nn.Module):
     """Images [B,3,H,W] (float, [0,1]) -> logits [B,K,H_out,W_out] or, with coords, [B,K,Q]."""
 
@@ -120,13 +132,21 @@ class FPLIIF(nn.Module):
             if coords is not None:
                 return self.decoder(latent, coords=coords)
             return self.decoder(latent, out_size=size)
+        return resample_logits(self.decoder(*self.encoder.forward_features(images)), size, coords)
+
+    def forward_sizes(
+        self, images: torch.Tensor, sizes: list[int | tuple[int, int]]
+    ) -> dict[tuple[int, int], torch.Tensor]:
+        """Logits at several output sizes from one encoder pass: {(H, W): [B,K,H,W]}."""
+        out: dict[tuple[int, int], torch.Tensor] = {}
+        if self.config.decoder == "liif":
+            latent = self.encoder(images)
+            for size in sizes:
+                hw = as_size(size)
+                out[hw] = self.decoder(latent, out_size=hw)
+            return out
         logits = self.decoder(*self.encoder.forward_features(images))
-        if coords is not None:
-            grid = coords.flip(-1).unsqueeze(1)  # (y, x) -> grid_sample's (x, y); [B,1,Q,2]
-            return F.grid_sample(logits, grid, mode="bilinear", align_corners=False).squeeze(2)
-        if size != tuple(logits.shape[-2:]):
-            logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
-        return logits
+        return {as_size(size): resample_logits(logits, as_size(size)) for size in sizes}
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """Softmax over classes (dim 1) with the configured temperature."""

@@ -1,0 +1,1 @@
+"""Training, evaluation and prediction: the loops, their configs, checkpoints and DDP plumbing."""

@@ -1,0 +1,337 @@
+"""Evaluation: per-class F1/IoU, mean F1 and mIoU at several output sizes, the paper's "X->256" rows.
+
+Protocols (NOTES.md, "Evaluation protocol used by the peers"):
+
+* ``at X``: the model decodes at X x X from its 256 input; the ground truth is the dataset's
+  native label map resized (nearest) to X x X. ``at 256`` is the paper's main row, ``at 512``
+  its "Ours512" row.
+* ``X->256``: the model decodes at X, the predicted label map is upscaled to 256 (nearest, as
+  a low-resource device would; ``upscale="bilinear"`` upsamples the logits instead) and scored
+  against the 256 ground truth. These are the paper's "Ours128->256" rows of Tables 1 and 2.
+
+One confusion matrix per (protocol, size) over the whole split; the background is left out of the
+means. Per-image scores at the scoring size are kept for the worst-case figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from ..fileio import atomic_write_many
+from ..metrics import SegmentationMetrics, scores_from_confusion
+from ..models.fast import optimize_for_inference
+from ..models.fpliif import FPLIIF
+from .distributed import ShardSampler
+
+DEFAULT_SIZES = (64, 96, 128, 192, 256, 512)
+
+
+def resize_image(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bicubic (antialiased) resize of a float image [3,H,W] in [0,1], as the paper resizes inputs."""
+    if tuple(image.shape[-2:]) == size:
+        return image
+    out = F.interpolate(image[None], size=size, mode="bicubic", align_corners=False, antialias=True)
+    return out[0].clamp_(0, 1)
+
+
+def resize_labels(labels: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Nearest-neighbour resize of label maps [..., H, W] with pixel-centre alignment."""
+    if tuple(labels.shape[-2:]) == size:
+        return labels
+    lead = labels.shape[:-2]
+    flat = labels.reshape(-1, 1, *labels.shape[-2:]).float()
+    out = F.interpolate(flat, size=size, mode="nearest-exact")
+    return out.reshape(*lead, *size).to(labels.dtype)
+
+
+class EvalView(Dataset):
+    """Items with the image resized to the model's input size and the label left as it is."""
+
+    def __init__(self, base: Dataset, *, input_size: tuple[int, int]) -> None:
+        self.base = base
+        self.input_size = input_size
+
+    def __len__(self) -> int:
+        return len(self.base)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        item = self.base[index]
+        return {
+            "image": resize_image(item["image"], self.input_size),
+            "label": item["label"],
+            "name": item["name"],
+        }
+
+
+def collate_eval(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Images stacked [B,3,H,W]; labels kept as a list (native sizes may differ)."""
+    return {
+        "image": torch.stack([it["image"] for it in items]),
+        "label": [it["label"] for it in items],
+        "name": [it["name"] for it in items],
+    }
+
+
+@dataclass
+class EvalResult:
+    """Scores per (protocol, size), per-image scores, and what produced them."""
+
+    scores: dict[str, dict[str, Any]]  # key "at256", "64->256", ...: scores_from_confusion output
+    per_image: pd.DataFrame  # one row per image at the scoring size
+    class_names: list[str]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        """One row per (protocol, size): mean F1, mIoU and per-class F1 (x100, the paper's unit)."""
+        rows = []
+        for key, s in self.scores.items():
+            protocol, size = _parse_key(key)
+            row: dict[str, Any] = {
+                "protocol": protocol,
+                "size": size,
+                "mean_f1": 100 * s["mean_f1"],
+                "miou": 100 * s["miou"],
+            }
+            for name, f1 in zip(self.class_names, s["f1"], strict=True):
+                row[f"f1/{name}"] = 100 * f1
+            for name, f1 in (s.get("composite_f1") or {}).items():
+                row[f"f1/{name}"] = 100 * f1
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def save(self, out_dir: str | Path) -> dict[str, Path]:
+        """results.json (everything, with provenance), metrics.csv (the table), per_image.csv."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {"json": out / "results.json", "csv": out / "metrics.csv", "per_image": out / "per_image.csv"}
+        payload = {"meta": self.meta, "class_names": self.class_names, "scores": self.scores}
+        # written together: a failure (full disk) leaves the previous result set whole
+        atomic_write_many(
+            {
+                paths["json"]: json.dumps(_finite(payload), indent=2),
+                paths["csv"]: self.table().to_csv(index=False, float_format="%.4f"),
+                paths["per_image"]: self.per_image.to_csv(index=False, float_format="%.4f"),
+            }
+        )
+        return paths
+
+
+def _parse_key(key: str) -> tuple[str, int]:
+    if key.startswith("at"):
+        return "at", int(key[2:])
+    return "to", int(key.split("->")[0])
+
+
+def _finite(obj: Any) -> Any:
+    """NaN -> None so the JSON is standard."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+DTYPES = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def _autocast(device: torch.device, dtype: str):
+    if dtype in ("fp32", "float32", "off"):
+        return torch.autocast(device.type, enabled=False)
+    return torch.autocast(device.type, dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[dtype])
+
+
+def _decode_all(model: nn.Module, images: torch.Tensor, sizes: list[tuple[int, int]]) -> dict:
+    if hasattr(model, "forward_sizes"):
+        return model.forward_sizes(images, sizes)
+    return {s: model(images, s) for s in sizes}
+
+
+@torch.inference_mode()
+def evaluate(
+    model: nn.Module,
+    dataset: Dataset,
+    *,
+    num_classes: int,
+    class_names: Sequence[str] | None = None,
+    sizes: Sequence[int] = DEFAULT_SIZES,
+    score_size: int = 256,
+    input_size: int = 256,
+    upscale: str = "nearest",
+    composites: dict[str, tuple[int, ...]] | None = None,
+    batch_size: int = 8,
+    workers: int = 0,
+    device: torch.device | str = "cpu",
+    dtype: str = "fp32",
+    rank: int = 0,
+    world_size: int = 1,
+    progress: bool = True,
+    fast: bool = True,
+) -> EvalResult:
+    """Score ``model`` on ``dataset`` (items at native size) under both protocols.
+
+    ``sizes`` are the output sizes decoded; each is scored against ground truth at its own size
+    ("atX"), and each size other than ``score_size`` also as "X->score_size". Under DDP pass the
+    rank and world size: every rank scores its shard and the confusion matrices are summed
+    (every rank must call this). Per-image scores are those of this rank's shard.
+    ``fast``: decode FP-LIIF through ``fpliif.models.fast`` (the same outputs within fp
+    tolerance in fp32, ~1.6x faster on CPU; ``dtype`` then sets its compute precision);
+    other models, and ``fast=False``, run their own forward under autocast.
+    """
+    if upscale not in ("nearest", "bilinear"):
+        raise ValueError(f"upscale must be 'nearest' or 'bilinear', got {upscale!r}")
+    device = torch.device(device)
+    names = list(class_names) if class_names is not None else [str(i) for i in range(num_classes)]
+    sizes = sorted({int(s) for s in sizes} | {score_size})
+    hw = {s: (s, s) for s in sizes}
+    score_hw = (score_size, score_size)
+    view = EvalView(dataset, input_size=(input_size, input_size))
+    sampler = ShardSampler(len(view), rank=rank, world_size=world_size)
+    loader = DataLoader(
+        view, batch_size=batch_size, sampler=sampler, num_workers=workers, collate_fn=collate_eval
+    )
+
+    def new_metrics() -> SegmentationMetrics:
+        return SegmentationMetrics(num_classes, composites=composites, class_names=names)
+
+    at = {s: new_metrics() for s in sizes}
+    to = {s: new_metrics() for s in sizes if s != score_size}
+    per_image: list[dict[str, Any]] = []
+    was_training = model.training
+    model.eval()
+    runner, precision = model, dtype
+    if fast and isinstance(model, FPLIIF) and not (device.type == "cpu" and dtype == "fp16"):
+        runner = optimize_for_inference(model, dtype=DTYPES[dtype])
+        precision = "fp32"  # the fast path runs its own precision; no autocast around it
+    for batch in tqdm(loader, desc="eval", disable=not progress or rank != 0, leave=False):
+        images = batch["image"].to(device)
+        with _autocast(device, precision):
+            logits = _decode_all(runner, images, [hw[s] for s in sizes])
+        gt_score = [resize_labels(lab, score_hw) for lab in batch["label"]]
+        for s in sizes:
+            lg = logits[hw[s]].float()
+            pred = lg.argmax(dim=1).cpu()
+            for b, lab in enumerate(batch["label"]):
+                conf = at[s].update(pred[b], resize_labels(lab, hw[s]))
+                if s == score_size:
+                    row = scores_from_confusion(conf)
+                    per_image.append(
+                        {"name": batch["name"][b], "mean_f1": row["mean_f1"], "miou": row["miou"]}
+                        | {f"f1/{n}": v for n, v in zip(names, row["f1"], strict=True)}
+                    )
+            if s in to:
+                if upscale == "nearest":
+                    up = resize_labels(pred, score_hw)
+                else:
+                    up = (
+                        F.interpolate(lg, size=score_hw, mode="bilinear", align_corners=False).argmax(1).cpu()
+                    )
+                for b in range(len(gt_score)):
+                    to[s].update(up[b], gt_score[b])
+    model.train(was_training)
+    scores = {f"at{s}": m.compute() for s, m in at.items()}
+    scores.update({f"{s}->{score_size}": m.compute() for s, m in to.items()})
+    meta = {
+        "sizes": sizes,
+        "score_size": score_size,
+        "input_size": input_size,
+        "upscale": upscale,
+        "dtype": dtype,
+        "path": "fast" if runner is not model else "eager",
+    }
+    return EvalResult(scores=scores, per_image=pd.DataFrame(per_image), class_names=names, meta=meta)
+
+
+# -- command line ------------------------------------------------------------------------------
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", required=True, help="a checkpoint written by fpliif train")
+    p.add_argument("--data", default=None, help="dataset name (default: the checkpoint's)")
+    p.add_argument("--root", default=None, help="dataset folder (default: the checkpoint's)")
+    p.add_argument("--split", default="test", help="split to score")
+    p.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES), help="output sizes to decode")
+    p.add_argument("--score-size", type=int, default=256, help="the X->N protocol upscales predictions to N")
+    p.add_argument("--upscale", choices=["nearest", "bilinear"], default="nearest", help="how X->N upscales")
+    p.add_argument("--batch-size", type=int, default=8, help="images per forward pass")
+    p.add_argument("--workers", type=int, default=0, help="DataLoader workers")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--dtype", choices=["fp32", "bf16", "fp16"], default="fp32", help="inference precision")
+    p.add_argument(
+        "--eager", action="store_true", help="the paper-faithful forward instead of the fast inference path"
+    )
+    p.add_argument(
+        "--skip-bad", action="store_true", help="skip invalid samples (listed in the output folder)"
+    )
+    p.add_argument(
+        "--out", default=None, help="output folder (default: <checkpoint folder>/eval-<data>-<split>)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..data import build_dataset  # lazy: the data layer pulls in torchvision
+    from ..provenance import file_sha256, provenance
+    from .checkpoint import check_compatible, load_model
+
+    model, ckpt = load_model(args.checkpoint, device=args.device)
+    data_cfg = (ckpt.get("train_config") or {}).get("data") or {}
+    name = args.data or data_cfg.get("name")
+    root = args.root or data_cfg.get("root")
+    if not name or not root:
+        raise ValueError("the checkpoint does not say which data it was trained on; pass --data and --root")
+    input_size = int(data_cfg.get("image_size") or 256)
+    out = Path(args.out) if args.out else Path(args.checkpoint).parent / f"eval-{name}-{args.split}"
+    out.mkdir(parents=True, exist_ok=True)
+    dataset = build_dataset(
+        name,
+        root,
+        args.split,
+        image_size=None,
+        augment=False,
+        skip_bad=args.skip_bad,
+        report=out / "skipped.json",
+    )
+    info = dataset.info
+    check_compatible(ckpt, num_classes=info.num_classes, source=str(args.checkpoint))
+    result = evaluate(
+        model,
+        dataset,
+        num_classes=info.num_classes,
+        class_names=info.class_names,
+        sizes=args.sizes,
+        score_size=args.score_size,
+        input_size=input_size,
+        upscale=args.upscale,
+        composites=dict(info.composites) if info.composites else None,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        device=args.device,
+        dtype=args.dtype,
+        fast=not args.eager,
+    )
+    result.meta |= {
+        "checkpoint": str(args.checkpoint),
+        "checkpoint_sha256": file_sha256(args.checkpoint),
+        "checkpoint_commit": ckpt.get("commit"),
+        "model": ckpt["model_name"],
+        "data": {"name": name, "root": str(root), "split": args.split, "images": len(dataset)},
+        **provenance(),
+    }
+    paths = result.save(out)
+    table = result.table()[["protocol", "size", "mean_f1", "miou"]]
+    print(f"{ckpt['model_name']} on {name}/{args.split} ({len(dataset)} images):")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    print(f"results: {paths['json']}, {paths['csv']}, {paths['per_image']}")
+    return 0

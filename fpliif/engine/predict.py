@@ -1,0 +1,206 @@
+"""``fpliif predict``: label maps and colour overlays for any image a user has.
+
+Accepted: anything Pillow decodes: 1-bit, greyscale, palette, RGB(A), CMYK, YCbCr, LAB, 16- and
+32-bit integer or float greyscale, EXIF-rotated photos (turned upright first), and multi-frame
+files (the first frame). Transparent pixels are composited over white. The model sees the image
+resized to its training input size (bicubic, 256 by default); the label map comes out at the
+image's own size, or at ``--size``. Anything else is refused with an error naming the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torch import nn
+
+from ..errors import DataError
+from ..models.fast import optimize_for_inference
+from ..models.fpliif import as_size
+from .checkpoint import load_model
+from .evaluate import resize_image
+
+MAX_OUTPUT_PIXELS = 64 * 1024 * 1024  # refuse absurd outputs (a 8192x8192 map is still fine)
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Decode any still image to upright RGB uint8 [H,W,3]; DataError naming the file otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(path, "no such file")
+    if path.is_dir():
+        raise DataError(path, "is a folder, not an image")
+    if path.stat().st_size == 0:
+        raise DataError(path, "empty file (0 bytes)")
+    try:
+        with Image.open(path) as img:
+            img.seek(0)  # first frame of animations
+            img.load()
+            img = ImageOps.exif_transpose(img) or img
+            return _to_rgb(img)
+    except UnidentifiedImageError:
+        raise DataError(path, "not an image Pillow can read (unknown or unsupported format)") from None
+    except Image.DecompressionBombError as exc:
+        raise DataError(path, f"image too large to decode safely ({exc})") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise DataError(path, f"truncated or corrupt image ({exc})") from None
+
+
+def _to_rgb(img: Image.Image) -> np.ndarray:
+    if img.width < 1 or img.height < 1:
+        raise ValueError("image has no pixels")
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        a = np.asarray(img, dtype=np.float64)
+        if img.mode == "F":
+            hi = 1.0 if np.nanmax(a) <= 1.0 else 255.0
+        else:
+            hi = 65535.0 if img.mode.startswith("I;16") or a.max() > 255 else 255.0
+        grey = np.clip(np.nan_to_num(a) / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+    return np.asarray(img.convert("RGB"))
+
+
+def default_palette(num_classes: int) -> list[tuple[int, int, int]]:
+    """A distinct colour per class (background black) for label sets without their own palette."""
+    rng = np.random.default_rng(12345)
+    colours = [(0, 0, 0)] + [tuple(int(c) for c in rng.integers(40, 256, 3)) for _ in range(num_classes - 1)]
+    return colours  # type: ignore[return-value]
+
+
+def colorize(label: np.ndarray, palette: Sequence[tuple[int, int, int]]) -> np.ndarray:
+    """Label ids [H,W] -> RGB uint8 [H,W,3]; ids beyond the palette are white."""
+    lut = np.full((256, 3), 255, dtype=np.uint8)
+    lut[: len(palette)] = np.asarray(palette, dtype=np.uint8)
+    return lut[label]
+
+
+def overlay(
+    rgb: np.ndarray, label: np.ndarray, palette: Sequence[tuple[int, int, int]], alpha: float = 0.5
+) -> np.ndarray:
+    """Blend the colourised labels over the image (background pixels left as they are). [H,W,3] uint8."""
+    colour = colorize(label, palette).astype(np.float32)
+    base = rgb.astype(np.float32)
+    mix = np.where((label > 0)[..., None], (1 - alpha) * base + alpha * colour, base)
+    return mix.round().astype(np.uint8)
+
+
+@torch.inference_mode()
+def predict_labels(
+    model: nn.Module,
+    rgb: np.ndarray,
+    *,
+    input_size: int = 256,
+    out_size: tuple[int, int] | None = None,
+    device: torch.device | str = "cpu",
+) -> np.ndarray:
+    """Label map uint8 [H_out,W_out] of one RGB image (default: at the image's own size)."""
+    h, w = rgb.shape[:2]
+    size = out_size or (h, w)
+    if size[0] * size[1] > MAX_OUTPUT_PIXELS:
+        raise ValueError(f"output of {size[0]}x{size[1]} pixels is too large (limit {MAX_OUTPUT_PIXELS:,})")
+    image = torch.from_numpy(np.array(rgb, dtype=np.float32, copy=True)).permute(2, 0, 1).div_(255)
+    image = resize_image(image, (input_size, input_size))[None].to(device)
+    return model(image, size).argmax(dim=1)[0].to(torch.uint8).cpu().numpy()
+
+
+class _Autocast(nn.Module):
+    """The eager forward under autocast (``--eager --dtype bf16``); logits come back fp32."""
+
+    def __init__(self, model: nn.Module, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.model, self.dtype, self.config = model, dtype, model.config
+
+    def forward(self, images: torch.Tensor, out_size: Any = None) -> torch.Tensor:
+        with torch.autocast(images.device.type, dtype=self.dtype):
+            return self.model(images, out_size).float()
+
+
+def _palette_for(ckpt: dict, num_classes: int) -> list[tuple[int, int, int]]:
+    try:
+        from ..data import dataset_info
+
+        info = dataset_info(str(ckpt.get("dataset")))
+        if info.num_classes == num_classes:
+            return list(info.palette)
+    except (ImportError, KeyError, ValueError):
+        pass
+    return default_palette(num_classes)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'512' -> (512, 512); '480x640' -> (480, 640) (height x width)."""
+    try:
+        parts = [int(p) for p in text.lower().split("x")]
+        if len(parts) == 1:
+            return as_size(parts[0])
+        if len(parts) == 2:
+            return as_size((parts[0], parts[1]))
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"size must be N or HxW with positive integers, got {text!r}")
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("images", nargs="+", help="image files (any format Pillow reads)")
+    p.add_argument("--checkpoint", required=True, help="a checkpoint written by fpliif train")
+    p.add_argument(
+        "--size", type=parse_size, default=None, help="output size N or HxW (default: each image's own)"
+    )
+    p.add_argument("--out", default="predictions", help="folder for <stem>_label.png and <stem>_overlay.png")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--alpha", type=float, default=0.5, help="overlay opacity")
+    p.add_argument("--dtype", choices=["fp32", "bf16", "fp16"], default="fp32", help="inference precision")
+    p.add_argument(
+        "--eager", action="store_true", help="the paper-faithful forward instead of the fast inference path"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    model, ckpt = load_model(args.checkpoint, device=args.device)
+    input_size = int(((ckpt.get("train_config") or {}).get("data") or {}).get("image_size") or 256)
+    palette = _palette_for(ckpt, model.config.num_classes)
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
+    if not args.eager:  # same outputs within fp tolerance (fp32), less work; large outputs in chunks
+        model = optimize_for_inference(model, dtype=dtype)
+    elif dtype != torch.float32:
+        model = _Autocast(model, dtype)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    used: set[str] = set()
+    for path in args.images:
+        try:
+            rgb = read_image(path)
+            label = predict_labels(model, rgb, input_size=input_size, out_size=args.size, device=args.device)
+        except (DataError, ValueError) as exc:
+            failed += 1
+            print(f"fpliif predict: error: {exc}", file=sys.stderr)
+            continue
+        stem = Path(path).stem
+        name, k = stem, 1
+        while name in used:  # same stem from different folders
+            k += 1
+            name = f"{stem}-{k}"
+        used.add(name)
+        shown = (
+            rgb
+            if rgb.shape[:2] == label.shape
+            else np.asarray(Image.fromarray(rgb).resize(label.shape[::-1], Image.BICUBIC))
+        )
+        Image.fromarray(label).save(out / f"{name}_label.png")
+        Image.fromarray(overlay(shown, label, palette, args.alpha)).save(out / f"{name}_overlay.png")
+        print(f"{path} -> {out / name}_label.png ({label.shape[1]}x{label.shape[0]})")
+    if failed:
+        print(f"fpliif predict: {failed} of {len(args.images)} image(s) failed", file=sys.stderr)
+        return 2
+    return 0

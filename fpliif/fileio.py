@@ -1,0 +1,143 @@
+"""Writing files so that a crash, a SIGKILL or a full disk never leaves a half-written one.
+
+Every result the project writes (checkpoints, configs, logs, evaluation tables) goes through
+:func:`atomic_write`: the bytes go to a temporary file in the same folder, are fsynced, and the
+temporary file is renamed over the target. Readers see the old file or the new one, never a torn
+one. A failure becomes an :class:`~fpliif.errors.OutputError` that names the target and says that
+the previous version is intact. A SIGKILL cannot be caught, so a killed writer may leave its
+temporary file behind; :func:`remove_stale_temps` clears those when the folder is next used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from .errors import OutputError
+
+TEMP_PATTERN = re.compile(r"^\..+\.tmp-\d+$")
+
+
+def temp_path(path: Path) -> Path:
+    """The temporary sibling of ``path`` that :func:`atomic_write` writes first."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    # torch.save on a full disk fails inside its zip writer with an internal message
+    if "unexpected pos" in text or "inline_container" in text:
+        return "the write was cut short (disk full?)"
+    return text[:200]
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None] | bytes | memoryview | str) -> Path:
+    """Write ``path`` atomically; ``write`` is the content (bytes, text) or a function filling the file.
+
+    Raises :class:`OutputError` naming ``path`` when the folder is missing, read-only or full.
+    """
+    path = Path(path)
+    tmp = temp_path(path)
+    try:
+        with open(tmp, "wb") as f:
+            if isinstance(write, str):
+                f.write(write.encode())
+            elif isinstance(write, bytes | bytearray | memoryview):
+                f.write(write)
+            else:
+                write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as RuntimeError
+        with contextlib.suppress(OSError):  # a read-only folder: nothing was created there anyway
+            tmp.unlink(missing_ok=True)
+        previous = "the previous version is intact" if path.exists() else "nothing was written"
+        raise OutputError(path, f"could not write it: {_describe(exc)}; {previous}") from exc
+    _fsync_dir(path.parent)
+    return path
+
+
+def atomic_write_many(contents: dict[Path, bytes | str]) -> list[Path]:
+    """Write several files as one: all temporaries first, then the renames.
+
+    A failure while writing any of them leaves every target as it was (the renames never start).
+    """
+    temps: list[tuple[Path, Path]] = []
+    try:
+        for path, data in contents.items():
+            path = Path(path)
+            tmp = temp_path(path)
+            temps.append((tmp, path))
+            try:
+                with open(tmp, "wb") as f:
+                    f.write(data.encode() if isinstance(data, str) else data)
+                    f.flush()
+                    os.fsync(f.fileno())
+            except OSError as exc:
+                previous = "the previous version is intact" if path.exists() else "nothing was written"
+                raise OutputError(path, f"could not write it: {_describe(exc)}; {previous}") from exc
+        for tmp, path in temps:
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise OutputError(path, f"could not write it: {_describe(exc)}") from exc
+    finally:
+        for tmp, _ in temps:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+    if temps:
+        _fsync_dir(temps[0][1].parent)
+    return [p for _, p in temps]
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename durable (best effort: not every file system lets a folder be fsynced)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temps(folder: str | Path) -> list[Path]:
+    """Delete temporary files that killed writers left in ``folder``; returns what was removed.
+
+    Only files named like :func:`temp_path`'s output whose writer process is gone are removed.
+    """
+    folder = Path(folder)
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for p in folder.iterdir():
+        if not TEMP_PATTERN.match(p.name) or not p.is_file():
+            continue
+        pid = int(p.name.rsplit("-", 1)[1])
+        if pid != os.getpid() and _alive(pid):
+            continue
+        try:
+            p.unlink()
+            removed.append(p)
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    return True
