@@ -1,0 +1,277 @@
+"""The pipeline: profiles, idempotent ensure_* helpers, the papermill runner and its failure mode."""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from fpliif import pipeline
+from fpliif.cli import main
+from fpliif.errors import ConfigError, DataError
+from fpliif.study import Study, model_overrides, override_list
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {"n_train": 4, "n_val": 2, "n_test": 2, "size": 32, "seed": 0}
+
+
+# -- small pieces ---------------------------------------------------------------------------------
+def test_resolve_paths(tmp_path):
+    assert pipeline.resolve("results/x") == ROOT / "results/x"
+    assert pipeline.resolve("{out}/data", tmp_path) == tmp_path / "data"
+    assert pipeline.resolve(tmp_path) == tmp_path
+    with pytest.raises(ConfigError):
+        pipeline.resolve("{out}/data")
+
+
+def test_load_profile_checks_keys_and_parses_overrides(tmp_path):
+    params = pipeline.load_profile("smoke", ["epochs=5", "ablations={}", "root=/x"])
+    assert params["epochs"] == 5 and params["ablations"] == {} and params["root"] == "/x"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("profile: x\nepohcs: 3\n")
+    with pytest.raises(ConfigError, match="epohcs"):
+        pipeline.load_profile(bad)
+    with pytest.raises(ConfigError, match="no profile named"):
+        pipeline.load_profile("nope")
+
+
+def test_select_notebooks_by_name_or_prefix_in_runner_order():
+    assert pipeline.select_notebooks(["table5", "00"]) == ["00_data_overview", "table5_edge_weight"]
+    assert pipeline.select_notebooks(None) == list(pipeline.NOTEBOOKS)
+    with pytest.raises(ConfigError, match="no notebook matches"):
+        pipeline.select_notebooks(["table8"])
+
+
+def test_injected_assignments_are_python_literals_and_wrap():
+    value = {"nonorm": {"norm": "none"}, "unet": {"decoder": "unet", "unet_widths": [32, 24, 16]}, "n": None}
+    text = pipeline.py_assignment("ablations", value, width=40)
+    assert text.count("\n") > 1 and max(len(line) for line in text.splitlines()) < 80
+    assert ast.literal_eval(text.split("=", 1)[1].strip()) == value
+    assert pipeline.py_assignment("x", [True, 1.5, 'a"b']) == 'x = [True, 1.5, "a\\"b"]'
+
+
+def test_overrides_and_model_variants():
+    assert override_list({"optim.epochs": 1, "model.options.norm": "none"}) == [
+        "optim.epochs=1",
+        'model.options.norm="none"',
+    ]
+    assert override_list(["optim.lr=0.1"]) == ["optim.lr=0.1"]
+    with pytest.raises(ConfigError):
+        override_list(["optim.lr"])
+    assert model_overrides("fpliif", {"norm": "batch"}) == ["model.name=fpliif-bn"]
+    assert model_overrides("fpliif", {"ensemble": False}) == ["model.name=fpliif-noens"]
+    assert model_overrides("fpliif-tiny", {"norm": "batch"}) == ['model.options.norm="batch"']
+    assert model_overrides("fpliif", {}) == []
+
+
+def test_study_refuses_what_its_notebook_did_not_declare():
+    from fpliif.study import ParameterError
+
+    study = Study({"profile": "smoke", "out": "results/smoke"})
+    with pytest.raises(ParameterError, match="dataset"):
+        study.lapa_data()
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        Study({"profile": "x", "bogus": 1})
+
+
+# -- ensure_* ---------------------------------------------------------------------------------------
+def test_ensure_synth_generates_once_and_refuses_another_set(tmp_path):
+    root = pipeline.ensure_synth(tmp_path / "s", "lapa", **TINY, log=lambda s: None)
+    meta = root / "synthfaces.json"
+    stamp = meta.stat().st_mtime_ns
+    first_image = sorted((root / "train" / "images").iterdir())[0]
+    image_stamp = first_image.stat().st_mtime_ns
+    assert pipeline.ensure_synth(tmp_path / "s", "lapa", **TINY, log=lambda s: None) == root
+    assert meta.stat().st_mtime_ns == stamp and first_image.stat().st_mtime_ns == image_stamp
+    with pytest.raises(DataError, match="another SynthFaces set"):
+        pipeline.ensure_synth(tmp_path / "s", "lapa", **{**TINY, "n_train": 5}, log=lambda s: None)
+
+
+def test_ensure_subset_links_the_first_images(tmp_path):
+    from fpliif.data import build_dataset
+
+    src = pipeline.ensure_synth(tmp_path / "s", "lapa", **TINY, log=lambda s: None)
+    sub = pipeline.ensure_subset(src, tmp_path / "sub", n_train=2, n_val=None, n_test=1, log=lambda s: None)
+    assert build_dataset("synth", sub, "train").names == build_dataset("synth", src, "train").names[:2]
+    assert len(build_dataset("synth", sub, "val")) == 2 and len(build_dataset("synth", sub, "test")) == 1
+    stamp = (sub / pipeline.SUBSET_FILE).stat().st_mtime_ns
+    pipeline.ensure_subset(src, tmp_path / "sub", n_train=2, n_val=None, n_test=1, log=lambda s: None)
+    assert (sub / pipeline.SUBSET_FILE).stat().st_mtime_ns == stamp
+    pipeline.ensure_subset(src, tmp_path / "sub", n_train=3, n_val=None, n_test=1, log=lambda s: None)
+    assert len(build_dataset("synth", sub, "train")) == 3
+    with pytest.raises(DataError, match="fewer than"):
+        pipeline.ensure_subset(src, tmp_path / "sub2", n_train=9, log=lambda s: None)
+
+
+def test_ensure_prepared_once(tmp_path):
+    from fpliif.data import build_dataset
+
+    raw = pipeline.ensure_synth(tmp_path / "raw", "celebamask-hq", **TINY, log=lambda s: None)
+    out = pipeline.ensure_prepared(raw, tmp_path / "prep", log=lambda s: None)
+    marker = out / "fpliif-prepared.json"
+    stamp = marker.stat().st_mtime_ns
+    assert pipeline.ensure_prepared(raw, tmp_path / "prep", log=lambda s: None) == out
+    assert marker.stat().st_mtime_ns == stamp
+    assert build_dataset("synth", out, "train").info.num_classes == 19
+
+
+TRAIN = [
+    "data.image_size=32",
+    "optim.batch_size=2",
+    "optim.epochs=1",
+    "optim.sample_points=64",
+    "run.device=cpu",
+    "run.threads=1",
+    "run.eval_every=0",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    return pipeline.ensure_synth(tmp_path_factory.mktemp("data") / "s", "lapa", **TINY, log=lambda s: None)
+
+
+def test_ensure_run_trains_reuses_resumes_and_retrains(tiny_data, tmp_path):
+    over = [f"data.root={tiny_data}", *TRAIN]
+    quiet = {"log": lambda s: None}
+    run = pipeline.ensure_run("a", "smoke", over, tmp_path, **quiet)
+    assert run.status == "trained" and run.checkpoint.is_file()
+    stamp = run.checkpoint.stat().st_mtime_ns
+
+    again = pipeline.ensure_run("a", "smoke", [*over, "run.threads=2"], tmp_path, **quiet)  # harmless key
+    assert again.status == "reused" and again.checkpoint.stat().st_mtime_ns == stamp
+
+    twin = pipeline.ensure_run("b", "smoke", over, tmp_path, **quiet)  # same config, other name
+    assert twin.status == "reused" and twin.dir == run.dir and not (tmp_path / "runs" / "b").exists()
+
+    longer = pipeline.ensure_run("a", "smoke", [*over, "optim.epochs=2"], tmp_path, **quiet)
+    assert longer.status == "resumed" and [r["epoch"] for r in longer.log] == [1, 2]
+
+    other = pipeline.ensure_run("a", "smoke", [*over, "optim.epochs=2", "optim.lr=0.01"], tmp_path, **quiet)
+    assert other.status == "trained" and [r["epoch"] for r in other.log] == [1, 2]
+    assert yaml.safe_load((other.dir / "config.yaml").read_text())["optim"]["lr"] == 0.01
+
+
+def test_ensure_eval_reuses_the_result_of_the_same_checkpoint(tiny_data, tmp_path):
+    run = pipeline.ensure_run("a", "smoke", [f"data.root={tiny_data}", *TRAIN], tmp_path, log=lambda s: None)
+    res = pipeline.ensure_eval(run, sizes=[32, 64], score_size=64, log=lambda s: None)
+    stored = next(run.dir.glob("eval-test-*")) / "results.json"
+    stamp = stored.stat().st_mtime_ns
+    again = pipeline.ensure_eval(run, sizes=[32, 64], score_size=64, log=lambda s: None)
+    assert stored.stat().st_mtime_ns == stamp
+    assert again.scores["at64"]["mean_f1"] == pytest.approx(res.scores["at64"]["mean_f1"])
+    assert set(again.scores) == {"at32", "at64", "32->64"}
+    assert list(again.per_image["name"]) == list(res.per_image["name"])
+    assert again.meta["checkpoint_sha256"] == res.meta["checkpoint_sha256"]
+
+
+def test_ensure_bench_reuses_records_made_with_the_same_arguments(tmp_path):
+    records = [{"kind": "latency", "model": "fpliif", "fps": 1.0}]
+    (tmp_path / "bench.json").write_text(json.dumps(records))
+    (tmp_path / "bench-args.json").write_text(json.dumps(["--quick"]))
+    assert pipeline.ensure_bench(tmp_path, ["--quick"], log=lambda s: None) == records  # no bench run
+
+
+# -- the runner ---------------------------------------------------------------------------------------
+def _notebook(path: Path, body: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell('profile = "smoke"\nout = "results/smoke"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# test"), params, nbformat.v4.new_code_cell(body)]
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_runner_executes_a_smoke_notebook_and_writes_the_manifest(tmp_path):
+    out = tmp_path / "res"
+    result = pipeline.run_notebooks(
+        "smoke",
+        only=["00_data_overview"],
+        out=out,
+        overrides=["synth={n_train: 2, n_val: 1, n_test: 1, size: 32, seed: 0}", "celeb_dataset=null"],
+        log=lambda s: None,
+    )
+    m = json.loads((out / "manifest.json").read_text())
+    assert m == result.manifest | {"notebooks": m["notebooks"]}
+    assert m["status"] == "ok" and m["profile"] == "smoke" and m["failed"] is None
+    entry = m["notebooks"]["00_data_overview"]
+    assert entry["status"] == "ok" and entry["wall_s"] > 0
+    for key in ("commit", "versions", "hardware", "started", "finished", "wall_s", "parameters"):
+        assert m[key], key
+    assert m["versions"]["papermill"] and m["parameters"]["out"] == str(out)
+    executed = nbformat.read(str(out / "notebooks" / "00_data_overview.ipynb"), as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in (c.metadata.get("tags") or [])]
+    assert len(injected) == 1 and f'out = "{out}"' in injected[0].source
+    assert all(c.execution_count for c in executed.cells if c.cell_type == "code")
+    assert (out / "figures" / "data_samples_lapa.png").is_file()
+    assert (out / "tables" / "class_frequencies_lapa.md").is_file()
+    assert (out / "data" / "synth-lapa" / "synthfaces.json").is_file()  # "{out}" resolved
+
+
+def test_a_failing_cell_stops_the_run_and_keeps_the_partial_notebook(tmp_path):
+    bad = _notebook(tmp_path / "bad.ipynb", 'print("before")\nraise ValueError("boom")')
+    after = _notebook(tmp_path / "after.ipynb", "print(1)")
+    out = tmp_path / "res"
+    with pytest.raises(pipeline.NotebookFailed) as err:
+        pipeline.run_notebooks("smoke", out=out, notebooks=[bad, after], log=lambda s: None)
+    message = str(err.value)
+    assert (
+        "\n" not in message and "bad.ipynb" in message and "ValueError: boom" in message and "In[" in message
+    )
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "failed" and m["failed"] == "bad"
+    assert m["notebooks"]["bad"]["status"] == "failed" and "boom" in m["notebooks"]["bad"]["error"]
+    assert m["notebooks"]["after"]["status"].startswith("not run")
+    partial = nbformat.read(str(out / "notebooks" / "bad.ipynb"), as_version=4)
+    outputs = [o for c in partial.cells if c.cell_type == "code" for o in c.outputs]
+    assert any(o.get("ename") == "ValueError" for o in outputs)
+    assert any("before" in o.get("text", "") for o in outputs)
+    assert not (out / "notebooks" / "after.ipynb").exists()
+
+
+def test_cli_run_exits_non_zero_with_one_line_on_a_failing_cell(tmp_path, monkeypatch, capsys):
+    nbdir = tmp_path / "nbs"
+    nbdir.mkdir()
+    _notebook(nbdir / "00_first.ipynb", "x = 1")
+    _notebook(nbdir / "01_bad.ipynb", "1 / 0")
+    monkeypatch.setattr(pipeline, "NOTEBOOK_DIR", nbdir)
+    monkeypatch.setattr(pipeline, "NOTEBOOKS", ("00_first", "01_bad"))
+    rc = main(["run", "smoke", "--out", str(tmp_path / "res")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2
+    assert len([line for line in err if line.startswith("fpliif run: error:")]) == 1
+    line = next(line for line in err if line.startswith("fpliif run: error:"))
+    assert "01_bad.ipynb" in line and "ZeroDivisionError" in line and "partly executed notebook" in line
+    m = json.loads((tmp_path / "res" / "manifest.json").read_text())
+    assert m["notebooks"]["00_first"]["status"] == "ok" and m["failed"] == "01_bad"
+
+
+def test_dry_run_of_the_paper_profile_explains_the_plan(capsys):
+    rc = main(["run", "paper", "--dry-run"])
+    out = capsys.readouterr().out
+    assert "torchrun --nproc_per_node=4 -m fpliif train --config paper-lapa" in out
+    assert "run group-base" in out and "same config as run main" in out
+    assert "fpliif bench --out results/paper/bench/bench.json --device cuda" in out
+    for name in pipeline.NOTEBOOKS:
+        assert f"{name}:" in out
+    problems = out.split("problem(s)")[1] if "problem(s)" in out else ""
+    # on a machine without the datasets the only problems are the missing datasets
+    for line in problems.strip().splitlines()[1:]:
+        assert any(d in line for d in ("lapa", "celebamask-hq", "helen")), line
+    assert rc == (1 if problems else 0)
+
+
+def test_dry_run_smoke_has_no_problems(capsys, tmp_path):
+    assert main(["run", "smoke", "--dry-run", "--out", str(tmp_path)]) == 0
+    assert "no problems found" in capsys.readouterr().out
+
+
+def test_kernel_runs_this_python():
+    """The runner's default kernel (python3) starts this environment's Python (CI registers none)."""
+    assert pipeline.kernel_python("python3") == sys.executable
