@@ -11,8 +11,8 @@ One run measures, on one device and thread count:
 * **FP-LIIF** at each output size, batch and dtype through the ``fast`` path
   (``fpliif.models.fast``), the paper-faithful ``eager`` forward (batch 1 unless ``--eager-batches``
   says otherwise) and ``onnxruntime`` (fp32; the graph of ``fpliif.export``), plus the
-  "predict small, upscale" rows (``pred_size`` < ``out_size``: decode at 64, resize the logits
-  bilinearly to 256);
+  "predict small, upscale" rows (``pred_size`` < ``out_size``: decode at 64, take the label map
+  and resize it to 256 with nearest neighbour, as ``fpliif eval``'s "64->256" protocol scores it);
 * **the peers** (each through PyTorch eager with channels_last and inference_mode, bf16 through
   autocast): the U-Net ablation (also through the fast encoder), BiSeNet/ResNet-18 at 512,
   ResNet-101 features at the peers' 473x473 (output stride 32, and 8 like their backbones);
@@ -319,7 +319,8 @@ def _runner(
     channels_last: bool = False,
 ) -> Callable[[torch.Tensor], Any]:
     """``fn(images)``: ``model(images, size)`` (or ``model(images)``) under inference mode, with
-    autocast to ``dtype`` when asked, then a bilinear resize of the logits to ``upscale_to``."""
+    autocast to ``dtype`` when asked; with ``upscale_to``, the label map resized to that size
+    (nearest, as the "X->N" evaluation protocol does)."""
     dt = DTYPES[dtype]
 
     def fn(images: torch.Tensor) -> Any:
@@ -328,7 +329,8 @@ def _runner(
                 images = images.contiguous(memory_format=torch.channels_last)
             out = model(images) if size is None else model(images, size)
             if upscale_to is not None:
-                out = F.interpolate(out, size=(upscale_to, upscale_to), mode="bilinear", align_corners=False)
+                labels = out.argmax(dim=1, keepdim=True).to(torch.uint8)
+                out = F.interpolate(labels, size=(upscale_to, upscale_to), mode="nearest-exact")
             return out
 
     return fn
@@ -391,7 +393,7 @@ def fpliif_cases(name: str, cfg: BenchConfig, device: torch.device) -> list[Case
                         paper_gmacs=paper[small],
                         batches=cfg.batches,
                         make=lambda d=dtype, a=small, b=big: _runner(fast_model(d), a, upscale_to=b),
-                        note=f"decoded at {small}, logits resized bilinearly to {big}",
+                        note=f"decoded at {small}, label map resized (nearest) to {big}",
                     )
                 )
         if "eager" in cfg.backends:

@@ -32,3 +32,19 @@ def test_ruff_clean():
 
     out = subprocess.run([sys.executable, "-m", "ruff", "check", str(ROOT)], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_readme_main_command_names_a_real_profile():
+    main_cmd = _readme_commands()[0]
+    profile = main_cmd.split("fpliif run ", 1)[1].split()[0]
+    assert (ROOT / "configs" / "profiles" / f"{profile}.yaml").is_file()
+
+
+def test_readme_python_example_runs():
+    text = (ROOT / "README.md").read_text()
+    code = text.split("```python", 1)[1].split("```", 1)[0]
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert tuple(scope["logits"].shape) == (2, 11, 512, 384)
+    assert sum(p.numel() for p in scope["model"].parameters()) == 2_289_163
+    assert scope["fast"](scope["images"], 64).shape == (2, 11, 64, 64)

@@ -20,6 +20,7 @@ from typing import Any
 from torch import nn
 
 from ..registry import Registry
+from . import fast  # the inference path: fpliif.models.fast.optimize_for_inference
 from .decoder import LIIFDecoder, make_coord
 from .encoder import EDSREncoder
 from .fpliif import FPLIIF, FPLIIFConfig
@@ -70,5 +71,6 @@ __all__ = [
     "LIIFDecoder",
     "UNetDecoder",
     "build_model",
+    "fast",
     "make_coord",
 ]
