@@ -837,7 +837,7 @@ def quality_check(
     root: str | Path,
     *,
     split: str = "test",
-    image_size: int = 256,
+    image_size: int | None = None,
     out_size: int | None = None,
     batch_size: int = 8,
     device: str = "cpu",
@@ -847,30 +847,39 @@ def quality_check(
     """Test mean F1 of a checkpoint through the fast path in each dtype, and the bf16 - fp32 change.
 
     ``dataset``/``root``/``split`` go to ``fpliif.data.build_dataset``; items are dicts with
-    ``image`` float [3,H,W] in [0,1] and ``label`` long [H,W]. Predictions are made at the label
-    size (``out_size`` overrides). Returns ``{"mean_f1": {dtype: F1 in points}, "delta_points":
+    ``image`` float [3,H,W] in [0,1] and ``label`` long [H,W]. Images are resized to the
+    checkpoint's training input size (``image_size`` overrides); predictions and labels are
+    scored at 256x256 (``out_size`` overrides), as ``fpliif eval`` scores "at256".
+    Returns ``{"mean_f1": {dtype: F1 in points}, "delta_points":
     bf16 - fp32, "agreement": share of pixels with the same label, ...}``.
     """
+    from torch.utils.data import DataLoader
+
     from .data import build_dataset  # lazy: fpliif.data lands separately
     from .engine.checkpoint import load_model
+    from .engine.evaluate import EvalView, collate_eval, resize_labels
     from .metrics import SegmentationMetrics
     from .models.fast import optimize_for_inference
 
     dev = torch.device(device)
-    model, _ckpt = load_model(checkpoint, device=dev)
-    data = build_dataset(dataset, root, split, image_size=image_size)
+    model, ckpt = load_model(checkpoint, device=dev)
+    # the input size the checkpoint was trained at (a 128 px model fed 256 px images is lost)
+    trained = ((ckpt.get("train_config") or {}).get("data") or {}).get("image_size")
+    size_in = int(image_size or trained or 256)
+    data = build_dataset(dataset, root, split, image_size=None)
     n = len(data) if limit is None else min(limit, len(data))
+    view = EvalView(torch.utils.data.Subset(data, range(n)), input_size=(size_in, size_in))
+    loader = DataLoader(view, batch_size=batch_size, collate_fn=collate_eval)
     paths = {d: optimize_for_inference(model, dtype=DTYPES[d]) for d in dtypes}
     metrics = {d: SegmentationMetrics(model.num_classes) for d in dtypes}
     same = total = 0
-    for start in range(0, n, batch_size):
-        items = [data[i] for i in range(start, min(n, start + batch_size))]
-        images = torch.stack([it["image"] for it in items]).to(dev)
-        labels = torch.stack([it["label"] for it in items])
-        size = out_size or tuple(labels.shape[-2:])
+    score = (out_size or 256, out_size or 256)  # as `fpliif eval` scores by default ("at256")
+    for batch in loader:
+        images = batch["image"].to(dev)
+        labels = torch.stack([resize_labels(lab, score) for lab in batch["label"]])
         preds = {}
         for d, m in paths.items():
-            preds[d] = m(images, size).argmax(1).cpu()
+            preds[d] = m(images, score).argmax(1).cpu()
             metrics[d].update(preds[d], labels)
         if len(dtypes) > 1:
             a, b = (preds[d] for d in dtypes[:2])
@@ -887,6 +896,7 @@ def quality_check(
     if len(dtypes) > 1:
         out["delta_points"] = scores[dtypes[1]] - scores[dtypes[0]]
         out["agreement"] = same / max(1, total)
+    out["input_size"] = size_in
     return out
 
 

@@ -120,8 +120,9 @@ def test_quality_check_with_a_stand_in_dataset(tmp_path, monkeypatch):
         {
             "image": torch.rand(3, 32, 32, generator=gen),
             "label": torch.randint(0, 11, (32, 32), generator=gen),
+            "name": f"img{i}",
         }
-        for _ in range(5)
+        for i in range(5)
     ]
     stub = types.ModuleType("fpliif.data")
     stub.build_dataset = lambda name, root, split, image_size=None: items
