@@ -50,7 +50,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+from .fileio import atomic_write
+from .models.fast import DTYPES
+
 FPLIIF_SIZES = (64, 96, 128, 192, 256, 512)
 PEERS = ("fpliif-unet", "bisenet", "resnet101", "resnet101-os8")
 DEFAULT_MODELS = ("fpliif", *PEERS)
@@ -1022,9 +1024,7 @@ def run(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - t0
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_name(f".{args.out.name}.tmp")
-        tmp.write_text(json.dumps(records, indent=1, default=float))
-        os.replace(tmp, args.out)
+        atomic_write(args.out, json.dumps(records, indent=1, default=float))
         print(f"wrote {len(records)} records to {args.out}")
     print("targets (batch 1):")
     for row in summary(records):

@@ -9,13 +9,17 @@ class FpliifError(Exception):
     """Base of the errors a user can act on."""
 
 
-class DataError(FpliifError):
-    """Bad or missing data. Names the file (or folder) and the problem."""
+class PathError(FpliifError):
+    """An error about one file (or folder): ``path`` and ``problem``, shown as ``path: problem``."""
 
     def __init__(self, path: str | Path, problem: str) -> None:
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+class DataError(PathError):
+    """Bad or missing data. Names the file (or folder) and the problem."""
 
 
 class CheckpointError(FpliifError):
@@ -26,10 +30,5 @@ class ConfigError(FpliifError):
     """An invalid configuration value or file."""
 
 
-class OutputError(FpliifError):
+class OutputError(PathError):
     """A result that could not be written (missing, read-only or full folder). Names the file."""
-
-    def __init__(self, path: str | Path, problem: str) -> None:
-        self.path = str(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")

@@ -38,12 +38,8 @@ def _describe(exc: BaseException) -> str:
     return text[:200]
 
 
-def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None] | bytes | memoryview | str) -> Path:
-    """Write ``path`` atomically; ``write`` is the content (bytes, text) or a function filling the file.
-
-    Raises :class:`OutputError` naming ``path`` when the folder is missing, read-only or full.
-    """
-    path = Path(path)
+def _stage(path: Path, write: Callable[[IO[bytes]], None] | bytes | memoryview | str) -> Path:
+    """Write and fsync the temporary sibling of ``path``; on failure remove it and raise ``OutputError``."""
     tmp = temp_path(path)
     try:
         with open(tmp, "wb") as f:
@@ -55,12 +51,34 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None] | bytes | 
                 write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as RuntimeError
-        with contextlib.suppress(OSError):  # a read-only folder: nothing was created there anyway
-            tmp.unlink(missing_ok=True)
+        _discard(tmp)
         previous = "the previous version is intact" if path.exists() else "nothing was written"
         raise OutputError(path, f"could not write it: {_describe(exc)}; {previous}") from exc
+    return tmp
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        _discard(tmp)
+        previous = "the previous version is intact" if path.exists() else "nothing was written"
+        raise OutputError(path, f"could not write it: {_describe(exc)}; {previous}") from exc
+
+
+def _discard(tmp: Path) -> None:
+    with contextlib.suppress(OSError):  # a read-only folder: nothing was created there anyway
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None] | bytes | memoryview | str) -> Path:
+    """Write ``path`` atomically; ``write`` is the content (bytes, text) or a function filling the file.
+
+    Raises :class:`OutputError` naming ``path`` when the folder is missing, read-only or full.
+    """
+    path = Path(path)
+    _replace(_stage(path, write), path)
     _fsync_dir(path.parent)
     return path
 
@@ -70,32 +88,18 @@ def atomic_write_many(contents: dict[Path, bytes | str]) -> list[Path]:
 
     A failure while writing any of them leaves every target as it was (the renames never start).
     """
-    temps: list[tuple[Path, Path]] = []
+    staged: list[tuple[Path, Path]] = []
     try:
         for path, data in contents.items():
-            path = Path(path)
-            tmp = temp_path(path)
-            temps.append((tmp, path))
-            try:
-                with open(tmp, "wb") as f:
-                    f.write(data.encode() if isinstance(data, str) else data)
-                    f.flush()
-                    os.fsync(f.fileno())
-            except OSError as exc:
-                previous = "the previous version is intact" if path.exists() else "nothing was written"
-                raise OutputError(path, f"could not write it: {_describe(exc)}; {previous}") from exc
-        for tmp, path in temps:
-            try:
-                os.replace(tmp, path)
-            except OSError as exc:
-                raise OutputError(path, f"could not write it: {_describe(exc)}") from exc
+            staged.append((_stage(Path(path), data), Path(path)))
+        for tmp, path in staged:
+            _replace(tmp, path)
     finally:
-        for tmp, _ in temps:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
-    if temps:
-        _fsync_dir(temps[0][1].parent)
-    return [p for _, p in temps]
+        for tmp, _ in staged:
+            _discard(tmp)
+    if staged:
+        _fsync_dir(staged[0][1].parent)
+    return [p for _, p in staged]
 
 
 def _fsync_dir(folder: Path) -> None:

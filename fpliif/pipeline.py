@@ -39,6 +39,7 @@ import yaml
 
 from .engine.config import resolve_config_path
 from .errors import ConfigError, DataError, FpliifError
+from .fileio import atomic_write
 from .provenance import REPO_ROOT, git_commit, hardware, now, package_versions
 
 PROFILE_DIR = REPO_ROOT / "configs" / "profiles"
@@ -954,9 +955,7 @@ def _write_manifest(path: Path, manifest: dict[str, Any], started: float, final:
         manifest["runs"] = runs_summary(path.parent)
     order = {n: i for i, n in enumerate(NOTEBOOKS)}
     manifest["notebooks"] = dict(sorted(manifest["notebooks"].items(), key=lambda kv: order.get(kv[0], 99)))
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(manifest, indent=2, default=str) + "\n")
 
 
 def runs_summary(out_dir: Path) -> list[dict[str, Any]]:

@@ -3180,10 +3180,9 @@ def render_report(result: SuiteResult, command: str = "fpliif robustness") -> st
 def write_report(result: SuiteResult, path: str | Path, command: str = "fpliif robustness") -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_report(result, command))
-    os.replace(tmp, path)
-    return path
+    from .fileio import atomic_write
+
+    return atomic_write(path, render_report(result, command))
 
 
 # -- command line ------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from ..fileio import atomic_write_many
 from ..metrics import SegmentationMetrics, scores_from_confusion
+from ..models.fast import DTYPES as FAST_DTYPES
 from ..models.fast import optimize_for_inference
 from ..models.fpliif import FPLIIF
 from .distributed import ShardSampler
@@ -146,7 +147,7 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-DTYPES = {"fp32": torch.float32, "float32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+DTYPES = {**FAST_DTYPES, "float32": torch.float32}
 
 
 def _autocast(device: torch.device, dtype: str):

@@ -21,7 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import nn
 
 from ..errors import DataError
-from ..models.fast import optimize_for_inference
+from ..models.fast import DTYPES, optimize_for_inference
 from ..models.fpliif import as_size
 from .checkpoint import load_model
 from .evaluate import resize_image
@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     model, ckpt = load_model(args.checkpoint, device=args.device)
     input_size = int(((ckpt.get("train_config") or {}).get("data") or {}).get("image_size") or 256)
     palette = _palette_for(ckpt, model.config.num_classes)
-    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
+    dtype = DTYPES[args.dtype]
     if not args.eager:  # same outputs within fp tolerance (fp32), less work; large outputs in chunks
         model = optimize_for_inference(model, dtype=dtype)
     elif dtype != torch.float32:

@@ -62,6 +62,9 @@ from .fpliif import FPLIIF, as_size
 PRUNE = 1e-6  # relative ensemble weight below which a query evaluation is skipped
 
 
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}  # names used on the CLI
+
+
 def _mkldnn_linear_ok() -> bool:
     return bool(torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise"))
 
