@@ -6,6 +6,7 @@ import errno
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -76,14 +77,22 @@ def test_checkpoint_on_a_full_disk_is_a_checkpoint_error(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_read_only_folder_gives_a_clear_error(tmp_path):
-    tmp_path.chmod(0o500)
-    try:
-        with pytest.raises(OutputError, match="a.txt.*could not write"):
-            atomic_write(tmp_path / "a.txt", "x")
-    finally:
-        tmp_path.chmod(0o700)
+def test_read_only_folder_gives_a_clear_error(tmp_path, monkeypatch):
+    # chmod does not stop root (CI runs as root), so the folder's refusal is injected at open()
+    import builtins
+
+    real_open = builtins.open
+
+    def refuse(p, mode="r", *a, **k):
+        if "w" in mode and Path(p).parent == tmp_path:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(p))
+        return real_open(p, mode, *a, **k)
+
+    monkeypatch.setattr(builtins, "open", refuse)
+    with pytest.raises(OutputError, match="a.txt: could not write it: Read-only file system; nothing was"):
+        atomic_write(tmp_path / "a.txt", "x")
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_write_many_is_all_or_nothing(tmp_path):
