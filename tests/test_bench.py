@@ -55,6 +55,13 @@ def test_quick_cli_writes_records(tmp_path, capsys):
         assert r["params"] > 0 and 0 < r["gmacs"] <= r["paper_gmacs"]
         assert r["fps"] > 0 and math.isclose(r["gflops_per_s"], 2 * r["gmacs"] * r["fps"], rel_tol=1e-6)
         assert r["peak_gflops_per_s"] > 0 and r["threads"] == 1 and r["load_before"] is not None
+    # the peak is measured before and after the rows; every share is taken of the better one
+    peaks = [r for r in records if r["kind"] == "peak"]
+    assert {r["when"] for r in peaks} == {"start", "end"}
+    best = max(r["gflops_per_s"] for r in peaks)
+    for r in lat:
+        assert r["peak_gflops_per_s"] == best
+        assert math.isclose(r["share_of_peak"], r["gflops_per_s"] / best, rel_tol=1e-9)
     assert "targets" in capsys.readouterr().out
     frame = to_frame(records)
     assert {"model", "backend", "fps"} <= set(frame.columns)
@@ -62,15 +69,21 @@ def test_quick_cli_writes_records(tmp_path, capsys):
 
 def test_peers_and_upscale_rows():
     cfg = BenchConfig.quick_config(
-        models=("fpliif-tiny", "bisenet"), dtypes=("fp32",), threads=1, backends=("fast",)
+        models=("fpliif-tiny", "bisenet"), dtypes=("fp32",), threads=1, backends=("fast", "eager")
     )
     cfg.upscale = (32, 64)
     cfg.sizes = (64,)
     records = run_bench(cfg)
     lat = {
-        (r["model"], r["backend"], r["pred_size"], r["out_size"]) for r in records if r["kind"] == "latency"
+        (r["model"], r["backend"], r["pred_size"], r["out_size"]): r
+        for r in records
+        if r["kind"] == "latency"
     }
-    assert ("fpliif-tiny", "fast", 32, 64) in lat and ("fpliif-tiny", "fast", 64, 64) in lat
+    for backend in ("fast", "eager"):
+        assert ("fpliif-tiny", backend, 64, 64) in lat
+        small = lat[("fpliif-tiny", backend, 32, 64)]
+        # the upscale row performs the 32 px decode's MACs, fewer than the 64 px row
+        assert small["gmacs"] < lat[("fpliif-tiny", backend, 64, 64)]["gmacs"]
     bis = [r for r in records if r["model"] == "bisenet"]
     assert bis and bis[0]["out_size"] == 512 and abs(bis[0]["params"] - 13.3e6) < 0.05e6
 
@@ -97,12 +110,55 @@ def test_summary_targets():
         {"kind": "memory", "out_size": 2048, "peak_rss_mb": 900.0},
     ]
     rows = {r["target"]: r for r in summary(records)}
+    assert math.isnan(rows["|bf16 - fp32| test mean F1 (points)"]["value"])
     records.append({"kind": "quality", "delta_points": -0.04})
     rows = {r["target"]: r for r in summary(records)}
     values = [r["value"] for r in rows.values()]
-    assert values == pytest.approx([0.8, 2.5, 4.0, 3.2, 900.0, 0.04])
-    assert [r["met"] for r in rows.values()] == [True, True, True, False, True, True]
+    assert values == pytest.approx([0.8, 2.5, 4.0, 3.2, math.nan, 900.0, 0.04], nan_ok=True)
+    assert [r["met"] for r in rows.values()] == [True, True, True, False, None, True, True]
+    assert [r["reference"] for r in rows.values()] == [False] * 4 + [True] + [False] * 2
+    assert all(math.isnan(r["bound"]) for r in rows.values())  # no peak rows, no MAC counts
     assert summary([])[0]["met"] is None
+
+
+def test_summary_bounds_come_from_the_same_run():
+    """The bf16 bound is the ratio of the best peaks per dtype; the upscale bound the MAC ratio."""
+
+    def lat(backend, dtype, pred, ms, gmacs):
+        return {
+            "kind": "latency",
+            "model": "fpliif",
+            "backend": backend,
+            "dtype": dtype,
+            "out_size": 256,
+            "pred_size": pred,
+            "batch": 1,
+            "latency_ms": ms,
+            "gmacs": gmacs,
+            "share_of_peak": 0.5,
+        }
+
+    def peak(dtype, when, gflops):
+        return {"kind": "peak", "dtype": dtype, "when": when, "gflops_per_s": gflops}
+
+    records = [
+        peak("fp32", "start", 180.0),
+        peak("fp32", "end", 200.0),
+        peak("bf16", "start", 420.0),
+        peak("bf16", "end", 380.0),
+        lat("fast", "fp32", 256, 900.0, 75.0),
+        lat("fast", "fp32", 64, 300.0, 25.0),
+        lat("eager", "fp32", 256, 2000.0, 84.0),
+        lat("eager", "fp32", 64, 500.0, 21.0),
+    ]
+    rows = {r["target"]: r for r in summary(records)}
+    bf16 = rows["bf16 speed-up over fp32 (fast, 256)"]
+    assert bf16["bound"] == pytest.approx(420.0 / 200.0) and "peak" in bf16["bound_note"]
+    fast = rows["FPS(64->256) / FPS(256), fast fp32"]
+    assert fast["value"] == pytest.approx(3.0) and fast["bound"] == pytest.approx(3.0) and not fast["met"]
+    eager = rows["FPS(64->256) / FPS(256), eager fp32 (reference)"]
+    assert eager["value"] == pytest.approx(4.0) and eager["bound"] == pytest.approx(4.0) and eager["met"]
+    assert eager["reference"] and not fast["reference"]
 
 
 def test_quality_check_with_a_stand_in_dataset(tmp_path, monkeypatch):

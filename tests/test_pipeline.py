@@ -275,3 +275,46 @@ def test_dry_run_smoke_has_no_problems(capsys, tmp_path):
 def test_kernel_runs_this_python():
     """The runner's default kernel (python3) starts this environment's Python (CI registers none)."""
     assert pipeline.kernel_python("python3") == sys.executable
+
+
+def test_speed_tables_read_the_peer_and_upscale_rows(tmp_path, monkeypatch):
+    """Table 4's light peer takes the bench's BiSeNet row at the bench's own size (512) when there
+    is none at 256; Table 6's 64->256 row shows the fast and the paper-faithful eager FPS."""
+
+    def lat(model, backend, out, fps, pred=None, inp=256):
+        return {
+            "kind": "latency",
+            "model": model,
+            "backend": backend,
+            "dtype": "fp32",
+            "input_size": inp,
+            "out_size": out,
+            "pred_size": pred or out,
+            "batch": 1,
+            "fps": fps,
+            "gflops_per_s": 100.0,
+            "gmacs": 1.0,
+            "paper_gmacs": 27.2,
+            "cpu": "test cpu",
+            "threads": 2,
+        }
+
+    records = [
+        lat("fpliif", "fast", 256, 1.0),
+        lat("fpliif", "fast", 256, 3.0, pred=64),
+        lat("fpliif", "eager", 256, 0.5),
+        lat("fpliif", "eager", 256, 2.0, pred=64),
+        lat("bisenet", "eager", 512, 6.0, inp=512),
+    ]
+    study = Study(
+        {"profile": "t", "out": str(tmp_path), "baseline_model": "bisenet-r18", "bench_args": ["--quick"]}
+    )
+    monkeypatch.setattr(study, "bench", lambda: records)
+    t4 = study.table4().data.set_index("model")
+    peer = t4.loc["bisenet-r18 (Table 9's light peer)"]
+    assert peer["FPS here"] == 6.0 and peer["measured as"] == "eager fp32 b1 512->512"
+    assert t4.loc["FP-LIIF", "FPS here"] == 1.0
+    t6 = study.table6().data.set_index("output size")
+    assert t6.loc["64->256 (fp32)", "FPS here, fast fp32"] == 3.0
+    assert t6.loc["64->256 (fp32)", "FPS here, eager fp32"] == 2.0
+    assert t6.loc["256", "FPS here, eager fp32"] == 0.5
