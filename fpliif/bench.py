@@ -18,6 +18,9 @@ One run measures, on one device and thread count:
 * **the peers** (each through PyTorch eager with channels_last and inference_mode, bf16 through
   autocast): the U-Net ablation (also through the fast encoder), BiSeNet/ResNet-18 at 512,
   ResNet-101 features at the peers' 473x473 (output stride 32, and 8 like their backbones);
+* **the ratio targets, interleaved**: the bf16 speed-up and FPS(64->256) / FPS(256) (fast fp32,
+  fast bf16, eager fp32) timed once more with their two sides alternating, batch 1
+  (``measure_pairs``): separate rows are minutes apart and the machine's speed drifts meanwhile;
 * **memory**: the peak resident memory of one 2048x2048 output from a 256 input, in a fresh
   subprocess.
 
@@ -104,6 +107,7 @@ class BenchConfig:
     memory_size: int | None = 2048  # output size of the memory probe (None: skip)
     peak_n: int = 4096  # square GEMM size of the peak measurement
     peak_twice: bool = True  # measure the peak before and after the rows; shares use the better
+    pair_repeats: int = 5  # the ratio targets again, their two sides interleaved (0: skip)
     compile: bool = False
     num_classes: int = 11
     quick: bool = False
@@ -120,6 +124,7 @@ class BenchConfig:
             "backends": ("fast", "eager"),
             "ort_sizes": (),
             "upscale": None,
+            "pair_repeats": 0,
             "memory_size": None,
             "peak_n": 1024,
             "quick": True,
@@ -584,6 +589,77 @@ def run_case(case: Case, batch: int, cfg: BenchConfig, device: torch.device, pea
     return rec
 
 
+# ----------------------------------------------------------------------------------------- pairs
+
+# (target, numerator side, denominator side); a side is (backend, dtype, pred_size or None = out).
+# The ratio is latency(a) / latency(b): how many times faster b runs than a.
+PAIRS = (
+    ("bf16 speed-up", ("fast", "fp32", None), ("fast", "bf16", None)),
+    ("upscale fast fp32", ("fast", "fp32", None), ("fast", "fp32", "small")),
+    ("upscale fast bf16", ("fast", "bf16", None), ("fast", "bf16", "small")),
+    ("upscale eager fp32", ("eager", "fp32", None), ("eager", "fp32", "small")),
+)
+
+
+def _side(case: Case) -> dict[str, Any]:
+    return {k: getattr(case, k) for k in ("backend", "dtype", "pred_size", "out_size")}
+
+
+def measure_pairs(cases: Sequence[Case], cfg: BenchConfig, device: torch.device) -> list[dict[str, Any]]:
+    """The ratio targets measured with their two sides interleaved (a, b, a, b, ...), batch 1.
+
+    Separate rows are timed minutes apart, and a shared machine's speed drifts by several percent
+    over minutes; timing the two sides alternately exposes both to the same drift. The ratio is the
+    median of the per-round ratios. Only pairs whose cases this run has are measured.
+    """
+    if not cfg.upscale:
+        return []
+    small, big = cfg.upscale
+    by_key = {(c.backend, c.dtype, c.pred_size, c.out_size): c for c in cases if 1 in c.batches}
+    out = []
+    for target, side_a, side_b in PAIRS:
+        sides = []
+        for backend, dtype, pred in (side_a, side_b):
+            sides.append(by_key.get((backend, dtype, small if pred == "small" else big, big)))
+        a, b = sides
+        if a is None or b is None:
+            continue
+        gen = torch.Generator().manual_seed(1)
+        images = torch.rand(1, 3, a.input_size, a.input_size, generator=gen).to(device)
+        fns = []
+        for case in (a, b):
+            with _true_fp32(device, DTYPES[case.dtype]):
+                fn = case.make()
+            fns.append((fn, DTYPES[case.dtype]))
+        rounds: list[tuple[float, float]] = []
+        for i in range(cfg.warmup + cfg.pair_repeats):
+            pair = []
+            for fn, dt in fns:
+                with _true_fp32(device, dt):
+                    t = time_calls(lambda f=fn, x=images: f(x), warmup=0, repeats=1, device=device)
+                pair.append(t[0])
+            if i >= cfg.warmup:
+                rounds.append((pair[0], pair[1]))
+        ratios = [ta / tb for ta, tb in rounds]
+        out.append(
+            {
+                "kind": "pair",
+                "target": target,
+                "model": a.model,
+                "batch": 1,
+                **{side: _side(c) for side, c in (("a", a), ("b", b))},
+                "latency_ms_a": 1e3 * statistics.median(t for t, _ in rounds),
+                "latency_ms_b": 1e3 * statistics.median(t for _, t in rounds),
+                "ratio": statistics.median(ratios),
+                "ratios": [round(r, 4) for r in ratios],
+                "gmacs_a": a.gmacs,
+                "gmacs_b": b.gmacs,
+                "repeats": len(rounds),
+            }
+        )
+    return out
+
+
 # ----------------------------------------------------------------------------------------- memory
 
 
@@ -749,6 +825,13 @@ def run_bench(cfg: BenchConfig, *, log: Callable[[str], None] | None = None) -> 
                         f"{rec['gflops_per_s']:6.0f} GFLOP/s ({100 * rec['share_of_peak']:.0f}% of peak)"
                     )
                 records.append(rec)
+        if cfg.pair_repeats and name not in PEERS and _is_fpliif(name):
+            for rec in measure_pairs(cases, cfg, device):
+                log(
+                    f"  pair {rec['model']} {rec['target']}: {rec['ratio']:.2f}x "
+                    f"(interleaved, {rec['latency_ms_a']:.1f} / {rec['latency_ms_b']:.1f} ms)"
+                )
+                records.append(rec)
     if cfg.memory_size and device.type == "cpu" and any(_is_fpliif(m) and m not in PEERS for m in cfg.models):
         rec = measure_memory("fpliif", out_size=cfg.memory_size, input_size=cfg.input_size, threads=threads)
         log(
@@ -787,14 +870,20 @@ def to_frame(records: Sequence[dict[str, Any]]):
 
 
 def summary(
-    records: Sequence[dict[str, Any]], *, model: str = "fpliif", size: int = 256, batch: int = 1
+    records: Sequence[dict[str, Any]],
+    *,
+    model: str = "fpliif",
+    size: int = 256,
+    small: int = 64,
+    batch: int = 1,
 ) -> list[dict]:
     """The issue's targets, each with its measured value (NaN where the run lacked the rows),
     ``noisy`` when a row it rests on ran while other processes kept the cores busy, and ``bound``:
     what the hardware and the arithmetic allow, measured in the same run (the bf16/fp32 matmul
     peak ratio for the bf16 speed-up; the MAC ratio of the two paths, i.e. the FPS ratio at equal
-    GFLOP/s, for the upscale ratios). ``reference`` rows (the paper-faithful eager path) are context,
-    not targets."""
+    GFLOP/s, for the upscale ratios). A ratio comes from the run's interleaved pair when it has one
+    (``method``), else from the separate rows (``value_rows`` keeps those). ``reference`` rows (the
+    paper-faithful eager path) are context, not targets."""
 
     def row(dtype: str, pred: int | None = None, backend: str = "fast") -> dict[str, Any] | None:
         pred = size if pred is None else pred
@@ -815,15 +904,28 @@ def summary(
     def ratio(a: dict | None, b: dict | None, key: str = "latency_ms") -> float:
         return a[key] / b[key] if a and b and key in a and key in b else math.nan
 
+    pairs = {
+        r["target"]: r
+        for r in records
+        if r.get("kind") == "pair" and r.get("model") == model and r.get("batch", 1) == batch
+    }
+
+    def paired(target: str, fallback: float) -> tuple[float, float, str]:
+        """(value, value from the separate rows, how measured): the interleaved pair if any."""
+        if target in pairs:
+            return pairs[target]["ratio"], fallback, "interleaved pair"
+        return fallback, fallback, "separate rows" if fallback == fallback else ""
+
     peak_rows = [r for r in records if r.get("kind") == "peak"]
     peaks = {d: max((r["gflops_per_s"] for r in peak_rows if r.get("dtype") == d), default=0) for d in DTYPES}
     peak_ratio = peaks["bf16"] / peaks["fp32"] if peaks["fp32"] and peaks["bf16"] else math.nan
     mac_note = "MAC ratio of the two paths (the FPS ratio if both ran at the same GFLOP/s)"
     f32, b16 = row("fp32"), row("bf16")
+    share = f32["share_of_peak"] if f32 else math.nan
     rows = [
         (
             f"fast fp32 at {size}: share of fp32 matmul peak",
-            f32["share_of_peak"] if f32 else math.nan,
+            (share, share, "separate rows" if f32 else ""),
             TARGET_SHARE_OF_PEAK,
             True,
             [f32],
@@ -833,7 +935,7 @@ def summary(
         ),
         (
             f"bf16 speed-up over fp32 (fast, {size})",
-            ratio(f32, b16),
+            paired("bf16 speed-up", ratio(f32, b16)),
             TARGET_BF16_SPEEDUP,
             True,
             [f32, b16],
@@ -843,25 +945,26 @@ def summary(
         ),
     ]
     for dtype, backend in (("fp32", "fast"), ("bf16", "fast"), ("fp32", "eager")):
-        full, small = row(dtype, backend=backend), row(dtype, 64, backend=backend)
+        full, low = row(dtype, backend=backend), row(dtype, small, backend=backend)
         ref = backend != "fast"
         rows.append(
             (
-                f"FPS(64->{size}) / FPS({size}), {backend} {dtype}" + (" (reference)" if ref else ""),
-                ratio(full, small),
+                f"FPS({small}->{size}) / FPS({size}), {backend} {dtype}" + (" (reference)" if ref else ""),
+                paired(f"upscale {backend} {dtype}", ratio(full, low)),
                 TARGET_UPSCALE_RATIO,
                 True,
-                [full, small],
-                ratio(full, small, "gmacs"),
+                [full, low],
+                ratio(full, low, "gmacs"),
                 mac_note,
                 ref,
             )
         )
     mem = [r for r in records if r.get("kind") == "memory"]
+    rss = mem[0]["peak_rss_mb"] if mem else math.nan
     rows.append(
         (
             f"peak RSS, {mem[0]['out_size'] if mem else 2048}^2 output (MB)",
-            mem[0]["peak_rss_mb"] if mem else math.nan,
+            (rss, rss, "memory probe" if mem else ""),
             TARGET_MEMORY_MB,
             False,
             [],
@@ -871,10 +974,11 @@ def summary(
         )
     )
     qual = [r for r in records if r.get("kind") == "quality"]
+    delta = abs(qual[0]["delta_points"]) if qual else math.nan
     rows.append(
         (
             "|bf16 - fp32| test mean F1 (points)",
-            abs(qual[0]["delta_points"]) if qual else math.nan,
+            (delta, delta, "quality check" if qual else ""),
             TARGET_F1_POINTS,
             False,
             [],
@@ -884,13 +988,15 @@ def summary(
         )
     )
     out = []
-    for target, value, goal, higher, used, bound, bound_note, reference in rows:
+    for target, (value, value_rows, method), goal, higher, used, bound, bound_note, reference in rows:
         met = (value >= goal if higher else value <= goal) if value == value else None
-        noisy = any(r.get("noisy") for r in used if r)
+        noisy = any(r.get("noisy") for r in used if r) and method != "interleaved pair"
         out.append(
             {
                 "target": target,
                 "value": value,
+                "value_rows": value_rows,
+                "method": method,
                 "goal": goal,
                 "higher_is_better": higher,
                 "met": met,
@@ -1101,12 +1207,15 @@ def run(args: argparse.Namespace) -> int:
         atomic_write(args.out, json.dumps(records, indent=1, default=float))
         print(f"wrote {len(records)} records to {args.out}")
     print("targets (batch 1):")
-    for row in summary(records):
+    sizes = {"size": cfg.upscale[1], "small": cfg.upscale[0]} if cfg.upscale else {}
+    for row in summary(records, **sizes):
         met = {True: "met", False: "NOT met", None: "not measured"}[row["met"]]
         if row["reference"]:
             met = f"reference, {met}"
         noisy = "  (noisy: other processes were busy; re-run on a quiet machine)" if row["noisy"] else ""
         bound = f"  [{row['bound_note']}: {row['bound']:.2f}]" if row["bound_note"] else ""
+        if row["method"] == "interleaved pair":
+            bound += f"  [interleaved; separate rows: {row['value_rows']:.2f}]"
         print(f"  {row['target']:60s} {row['value']:10.3f}  goal {row['goal']:g}  {met}{noisy}{bound}")
     print(f"bench wall time {wall:.0f}s, load average now {_load()}")
     return 0

@@ -212,3 +212,31 @@ def test_quality_check_with_a_stand_in_dataset(tmp_path, monkeypatch):
     assert main(argv) == 0
     quality = [r for r in json.loads(out.read_text()) if r["kind"] == "quality"]
     assert quality and quality[0]["mean_f1"] == pytest.approx(res["mean_f1"])
+
+
+def test_ratio_targets_are_measured_interleaved():
+    """Each ratio target is timed a, b, a, b, ...: its record holds every round's ratio and the
+    summary takes the pair's median ratio over the separate rows'."""
+    cfg = BenchConfig.quick_config(
+        models=("fpliif-tiny",), dtypes=("fp32", "bf16"), threads=1, backends=("fast", "eager")
+    )
+    cfg.upscale, cfg.sizes, cfg.pair_repeats = (32, 64), (64,), 3
+    records = run_bench(cfg)
+    pairs = {r["target"]: r for r in records if r["kind"] == "pair"}
+    assert set(pairs) == {"bf16 speed-up", "upscale fast fp32", "upscale fast bf16", "upscale eager fp32"}
+    for r in pairs.values():
+        assert r["repeats"] == 3 and len(r["ratios"]) == 3 and r["model"] == "fpliif-tiny"
+        assert r["ratio"] == pytest.approx(sorted(r["ratios"])[1], rel=1e-3)
+        assert r["latency_ms_a"] > 0 and r["latency_ms_b"] > 0
+    up = pairs["upscale fast fp32"]
+    assert (up["a"]["pred_size"], up["b"]["pred_size"]) == (64, 32) and up["gmacs_a"] > up["gmacs_b"]
+    assert (pairs["bf16 speed-up"]["a"]["dtype"], pairs["bf16 speed-up"]["b"]["dtype"]) == ("fp32", "bf16")
+    rows = {r["target"]: r for r in summary(records, model="fpliif-tiny", size=64, small=32)}
+    fast = rows["FPS(32->64) / FPS(64), fast fp32"]
+    assert fast["method"] == "interleaved pair" and fast["value"] == up["ratio"]
+    assert not math.isnan(fast["value_rows"])  # the separate rows stay beside it
+    assert not math.isnan(fast["bound"])
+
+
+def test_quick_bench_skips_the_pairs():
+    assert BenchConfig.quick_config().pair_repeats == 0 and BenchConfig().pair_repeats > 0
