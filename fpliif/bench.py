@@ -1143,6 +1143,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         default=None,
         help=_help("batches of the peer rows" + both("peer_batches")),
     )
+    p.add_argument(
+        "--pair-repeats",
+        type=int,
+        default=None,
+        help=_help("rounds of the interleaved ratio pairs, 0 to skip" + both("pair_repeats")),
+    )
     p.add_argument("--no-memory", action="store_true", help="skip the 2048x2048 memory probe")
     p.add_argument(
         "--compile", action="store_true", help="torch.compile the fast path's encoder (time it compiled)"
@@ -1174,6 +1180,7 @@ def run(args: argparse.Namespace) -> int:
         "backends": args.backends,
         "eager_batches": args.eager_batches,
         "peer_batches": args.peer_batches,
+        "pair_repeats": args.pair_repeats,
         "compile": args.compile or None,
     }
     if args.device.startswith("cuda") and args.dtypes is None:
