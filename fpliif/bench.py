@@ -920,77 +920,19 @@ def summary(
     peaks = {d: max((r["gflops_per_s"] for r in peak_rows if r.get("dtype") == d), default=0) for d in DTYPES}
     peak_ratio = peaks["bf16"] / peaks["fp32"] if peaks["fp32"] and peaks["bf16"] else math.nan
     mac_note = "MAC ratio of the two paths (the FPS ratio if both ran at the same GFLOP/s)"
-    f32, b16 = row("fp32"), row("bf16")
-    share = f32["share_of_peak"] if f32 else math.nan
-    rows = [
-        (
-            f"fast fp32 at {size}: share of fp32 matmul peak",
-            (share, share, "separate rows" if f32 else ""),
-            TARGET_SHARE_OF_PEAK,
-            True,
-            [f32],
-            math.nan,
-            "",
-            False,
-        ),
-        (
-            f"bf16 speed-up over fp32 (fast, {size})",
-            paired("bf16 speed-up", ratio(f32, b16)),
-            TARGET_BF16_SPEEDUP,
-            True,
-            [f32, b16],
-            peak_ratio,
-            "bf16/fp32 matmul peak ratio measured in this run",
-            False,
-        ),
-    ]
-    for dtype, backend in (("fp32", "fast"), ("bf16", "fast"), ("fp32", "eager")):
-        full, low = row(dtype, backend=backend), row(dtype, small, backend=backend)
-        ref = backend != "fast"
-        rows.append(
-            (
-                f"FPS({small}->{size}) / FPS({size}), {backend} {dtype}" + (" (reference)" if ref else ""),
-                paired(f"upscale {backend} {dtype}", ratio(full, low)),
-                TARGET_UPSCALE_RATIO,
-                True,
-                [full, low],
-                ratio(full, low, "gmacs"),
-                mac_note,
-                ref,
-            )
-        )
-    mem = [r for r in records if r.get("kind") == "memory"]
-    rss = mem[0]["peak_rss_mb"] if mem else math.nan
-    rows.append(
-        (
-            f"peak RSS, {mem[0]['out_size'] if mem else 2048}^2 output (MB)",
-            (rss, rss, "memory probe" if mem else ""),
-            TARGET_MEMORY_MB,
-            False,
-            [],
-            math.nan,
-            "",
-            False,
-        )
-    )
-    qual = [r for r in records if r.get("kind") == "quality"]
-    delta = abs(qual[0]["delta_points"]) if qual else math.nan
-    rows.append(
-        (
-            "|bf16 - fp32| test mean F1 (points)",
-            (delta, delta, "quality check" if qual else ""),
-            TARGET_F1_POINTS,
-            False,
-            [],
-            math.nan,
-            "",
-            False,
-        )
-    )
-    out = []
-    for target, (value, value_rows, method), goal, higher, used, bound, bound_note, reference in rows:
-        met = (value >= goal if higher else value <= goal) if value == value else None
-        noisy = any(r.get("noisy") for r in used if r) and method != "interleaved pair"
+    out: list[dict[str, Any]] = []
+
+    def add(
+        target: str,
+        measured: tuple[float, float, str],
+        goal: float,
+        higher: bool,
+        used: Sequence[dict | None] = (),
+        bound: float = math.nan,
+        bound_note: str = "",
+        reference: bool = False,
+    ) -> None:
+        value, value_rows, method = measured
         out.append(
             {
                 "target": target,
@@ -999,14 +941,62 @@ def summary(
                 "method": method,
                 "goal": goal,
                 "higher_is_better": higher,
-                "met": met,
-                "noisy": noisy,
+                "met": (value >= goal if higher else value <= goal) if value == value else None,
+                "noisy": any(r.get("noisy") for r in used if r) and method != "interleaved pair",
                 "batch": batch,
                 "bound": bound,
                 "bound_note": bound_note if bound == bound else "",
                 "reference": reference,
             }
         )
+
+    f32, b16 = row("fp32"), row("bf16")
+    share = f32["share_of_peak"] if f32 else math.nan
+    add(
+        f"fast fp32 at {size}: share of fp32 matmul peak",
+        (share, share, "separate rows" if f32 else ""),
+        TARGET_SHARE_OF_PEAK,
+        True,
+        [f32],
+    )
+    add(
+        f"bf16 speed-up over fp32 (fast, {size})",
+        paired("bf16 speed-up", ratio(f32, b16)),
+        TARGET_BF16_SPEEDUP,
+        True,
+        [f32, b16],
+        peak_ratio,
+        "bf16/fp32 matmul peak ratio measured in this run",
+    )
+    for dtype, backend in (("fp32", "fast"), ("bf16", "fast"), ("fp32", "eager")):
+        full, low = row(dtype, backend=backend), row(dtype, small, backend=backend)
+        ref = backend != "fast"
+        add(
+            f"FPS({small}->{size}) / FPS({size}), {backend} {dtype}" + (" (reference)" if ref else ""),
+            paired(f"upscale {backend} {dtype}", ratio(full, low)),
+            TARGET_UPSCALE_RATIO,
+            True,
+            [full, low],
+            ratio(full, low, "gmacs"),
+            mac_note,
+            ref,
+        )
+    mem = [r for r in records if r.get("kind") == "memory"]
+    rss = mem[0]["peak_rss_mb"] if mem else math.nan
+    add(
+        f"peak RSS, {mem[0]['out_size'] if mem else 2048}^2 output (MB)",
+        (rss, rss, "memory probe" if mem else ""),
+        TARGET_MEMORY_MB,
+        False,
+    )
+    qual = [r for r in records if r.get("kind") == "quality"]
+    delta = abs(qual[0]["delta_points"]) if qual else math.nan
+    add(
+        "|bf16 - fp32| test mean F1 (points)",
+        (delta, delta, "quality check" if qual else ""),
+        TARGET_F1_POINTS,
+        False,
+    )
     return out
 
 
