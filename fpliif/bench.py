@@ -21,6 +21,7 @@ One run measures, on one device and thread count:
 * **the ratio targets, interleaved**: the bf16 speed-up and FPS(64->256) / FPS(256) (fast fp32,
   fast bf16, eager fp32) timed once more with their two sides alternating, batch 1
   (``measure_pairs``): separate rows are minutes apart and the machine's speed drifts meanwhile;
+  likewise the fp32 share of peak: the peak GEMM alternating with the fast path at 256;
 * **memory**: the peak resident memory of one 2048x2048 output from a 256 input, in a fresh
   subprocess.
 
@@ -232,6 +233,22 @@ def _true_fp32(device: torch.device, dtype: torch.dtype):
 # ----------------------------------------------------------------------------------------- peak
 
 
+def peak_gemms(dtype: str, *, device: torch.device, n: int) -> list[tuple[str, Callable[[], Any]]]:
+    """The peak's n x n x n products as (backend, call): ``torch.mm`` and, on CPU, oneDNN."""
+    dt = DTYPES[dtype]
+    gen = torch.Generator(device=device).manual_seed(0)
+    a = torch.randn(n, n, device=device, generator=gen).to(dt)
+    b = torch.randn(n, n, device=device, generator=gen).to(dt)
+    bt = b.t().contiguous()
+    runs: list[tuple[str, Callable[[], Any]]] = [("torch.mm", lambda: torch.mm(a, b))]
+    if device.type == "cpu" and dt in (torch.float32, torch.bfloat16):
+        from .models.fast import _mkldnn_linear_ok
+
+        if _mkldnn_linear_ok():
+            runs.append(("onednn", lambda: torch.ops.mkldnn._linear_pointwise(a, bt, None, "none", [], "")))
+    return runs
+
+
 def measure_peak(
     dtype: str, *, device: str | torch.device = "cpu", n: int = 4096, repeats: int = 5, warmup: int = 2
 ) -> list[dict[str, Any]]:
@@ -243,16 +260,7 @@ def measure_peak(
     """
     dev = torch.device(device)
     dt = DTYPES[dtype]
-    gen = torch.Generator(device=dev).manual_seed(0)
-    a = torch.randn(n, n, device=dev, generator=gen).to(dt)
-    b = torch.randn(n, n, device=dev, generator=gen).to(dt)
-    bt = b.t().contiguous()
-    runs: list[tuple[str, Callable[[], Any]]] = [("torch.mm", lambda: torch.mm(a, b))]
-    if dev.type == "cpu" and dt in (torch.float32, torch.bfloat16):
-        from .models.fast import _mkldnn_linear_ok
-
-        if _mkldnn_linear_ok():
-            runs.append(("onednn", lambda: torch.ops.mkldnn._linear_pointwise(a, bt, None, "none", [], "")))
+    runs = peak_gemms(dtype, device=dev, n=n)
     out = []
     with torch.inference_mode(), _true_fp32(dev, dt):
         for backend, fn in runs:
@@ -599,64 +607,109 @@ PAIRS = (
     ("upscale fast bf16", ("fast", "bf16", None), ("fast", "bf16", "small")),
     ("upscale eager fp32", ("eager", "fp32", None), ("eager", "fp32", "small")),
 )
+# The share target's pair: the peak GEMM (a) against the fast path in fp32 at the big size (b).
+SHARE_PAIR = "fp32 share of peak"
 
 
 def _side(case: Case) -> dict[str, Any]:
-    return {k: getattr(case, k) for k in ("backend", "dtype", "pred_size", "out_size")}
+    return {k: getattr(case, k) for k in ("model", "backend", "dtype", "pred_size", "out_size")}
 
 
-def measure_pairs(cases: Sequence[Case], cfg: BenchConfig, device: torch.device) -> list[dict[str, Any]]:
+def _interleave(
+    calls: Sequence[tuple[Callable[[], Any], torch.dtype]], cfg: BenchConfig, device: torch.device
+) -> list[tuple[float, ...]]:
+    """Each round times every call once, in order; ``cfg.warmup`` rounds first, untimed."""
+    rounds: list[tuple[float, ...]] = []
+    for i in range(cfg.warmup + cfg.pair_repeats):
+        times = []
+        for call, dt in calls:
+            with _true_fp32(device, dt):
+                times.append(time_calls(call, warmup=0, repeats=1, device=device)[0])
+        if i >= cfg.warmup:
+            rounds.append(tuple(times))
+    return rounds
+
+
+def measure_pairs(
+    cases: Sequence[Case],
+    cfg: BenchConfig,
+    device: torch.device,
+    peak_backends: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
     """The ratio targets measured with their two sides interleaved (a, b, a, b, ...), batch 1.
 
     Separate rows are timed minutes apart, and a shared machine's speed drifts by several percent
     over minutes; timing the two sides alternately exposes both to the same drift. The ratio is the
     median of the per-round ratios. Only pairs whose cases this run has are measured.
+
+    ``peak_backends`` ({dtype: backend}, the backend that set the peak) adds the share target's
+    pair: that backend's peak GEMM (a) against the fast path at ``out_size`` in fp32 (b); its
+    ``value`` is the median per-round share, (2 x gmacs_b / t_b) / (2 x gmacs_a / t_a).
     """
     if not cfg.upscale:
         return []
     small, big = cfg.upscale
     by_key = {(c.backend, c.dtype, c.pred_size, c.out_size): c for c in cases if 1 in c.batches}
-    out = []
+    gen = torch.Generator().manual_seed(1)
+    todo: list[tuple[str, Case, Case]] = []
     for target, side_a, side_b in PAIRS:
-        sides = []
-        for backend, dtype, pred in (side_a, side_b):
-            sides.append(by_key.get((backend, dtype, small if pred == "small" else big, big)))
-        a, b = sides
-        if a is None or b is None:
-            continue
-        gen = torch.Generator().manual_seed(1)
-        images = torch.rand(1, 3, a.input_size, a.input_size, generator=gen).to(device)
-        fns = []
+        sides = [by_key.get((be, dt, small if p == "small" else big, big)) for be, dt, p in (side_a, side_b)]
+        if sides[0] is not None and sides[1] is not None:
+            todo.append((target, sides[0], sides[1]))
+    fast32 = by_key.get(("fast", "fp32", big, big))
+    if peak_backends and "fp32" in peak_backends and fast32 is not None:
+        runs = dict(peak_gemms("fp32", device=device, n=cfg.peak_n))
+        backend = peak_backends["fp32"]
+        if backend in runs:
+            gemm = runs[backend]
+            peak_case = Case(
+                model="matmul",
+                backend=backend,
+                dtype="fp32",
+                out_size=cfg.peak_n,
+                pred_size=cfg.peak_n,
+                input_size=fast32.input_size,
+                params=0,
+                gmacs=cfg.peak_n**3 / 1e9,
+                paper_gmacs=cfg.peak_n**3 / 1e9,
+                batches=(1,),
+                make=lambda g=gemm: lambda images: g(),
+            )
+            todo.append((SHARE_PAIR, peak_case, fast32))
+    out = []
+    for target, a, b in todo:
+        images = torch.rand(1, 3, b.input_size, b.input_size, generator=gen).to(device)
+        calls = []
         for case in (a, b):
             with _true_fp32(device, DTYPES[case.dtype]):
                 fn = case.make()
-            fns.append((fn, DTYPES[case.dtype]))
-        rounds: list[tuple[float, float]] = []
-        for i in range(cfg.warmup + cfg.pair_repeats):
-            pair = []
-            for fn, dt in fns:
-                with _true_fp32(device, dt):
-                    t = time_calls(lambda f=fn, x=images: f(x), warmup=0, repeats=1, device=device)
-                pair.append(t[0])
-            if i >= cfg.warmup:
-                rounds.append((pair[0], pair[1]))
+            calls.append((lambda f=fn, x=images: f(x), DTYPES[case.dtype]))
+        rounds = _interleave(calls, cfg, device)
         ratios = [ta / tb for ta, tb in rounds]
-        out.append(
-            {
-                "kind": "pair",
-                "target": target,
-                "model": a.model,
-                "batch": 1,
-                **{side: _side(c) for side, c in (("a", a), ("b", b))},
-                "latency_ms_a": 1e3 * statistics.median(t for t, _ in rounds),
-                "latency_ms_b": 1e3 * statistics.median(t for _, t in rounds),
-                "ratio": statistics.median(ratios),
-                "ratios": [round(r, 4) for r in ratios],
-                "gmacs_a": a.gmacs,
-                "gmacs_b": b.gmacs,
-                "repeats": len(rounds),
-            }
-        )
+        ratio = statistics.median(ratios)
+        rec = {
+            "kind": "pair",
+            "target": target,
+            "model": b.model,
+            "batch": 1,
+            **{side: _side(c) for side, c in (("a", a), ("b", b))},
+            "latency_ms_a": 1e3 * statistics.median(t for t, _ in rounds),
+            "latency_ms_b": 1e3 * statistics.median(t for _, t in rounds),
+            "ratio": ratio,
+            "ratios": [round(r, 4) for r in ratios],
+            "value": ratio,
+            "gmacs_a": a.gmacs,
+            "gmacs_b": b.gmacs,
+            "repeats": len(rounds),
+        }
+        if target == SHARE_PAIR:
+            shares = [r * b.gmacs / a.gmacs for r in ratios]
+            rec.update(
+                value=statistics.median(shares),
+                shares=[round(v, 4) for v in shares],
+                peak_gflops_per_s=2 * a.gmacs / statistics.median(t for t, _ in rounds),
+            )
+        out.append(rec)
     return out
 
 
@@ -778,6 +831,7 @@ def run_bench(cfg: BenchConfig, *, log: Callable[[str], None] | None = None) -> 
     t_start = time.perf_counter()
     records: list[dict[str, Any]] = []
     peaks: dict[str, float] = {}
+    peak_backends: dict[str, str] = {}  # dtype -> the backend of its best start measurement
 
     def peak_rows(when: str) -> list[dict[str, Any]]:
         rows = []
@@ -788,6 +842,7 @@ def run_bench(cfg: BenchConfig, *, log: Callable[[str], None] | None = None) -> 
             for r in recs:
                 r["when"] = when
             peaks[dtype] = max(peaks.get(dtype, 0.0), recs[0]["peak_gflops_per_s"])
+            peak_backends.setdefault(dtype, max(recs, key=lambda r: r["gflops_per_s"])["backend"])
             rows += recs
             log(
                 f"peak {dtype} ({when}): "
@@ -826,9 +881,11 @@ def run_bench(cfg: BenchConfig, *, log: Callable[[str], None] | None = None) -> 
                     )
                 records.append(rec)
         if cfg.pair_repeats and name not in PEERS and _is_fpliif(name):
-            for rec in measure_pairs(cases, cfg, device):
+            for rec in measure_pairs(cases, cfg, device, peak_backends):
+                share = rec["target"] == SHARE_PAIR
+                shown = f"{100 * rec['value']:.0f}%" if share else f"{rec['value']:.2f}x"
                 log(
-                    f"  pair {rec['model']} {rec['target']}: {rec['ratio']:.2f}x "
+                    f"  pair {rec['model']} {rec['target']}: {shown} "
                     f"(interleaved, {rec['latency_ms_a']:.1f} / {rec['latency_ms_b']:.1f} ms)"
                 )
                 records.append(rec)
@@ -912,8 +969,8 @@ def summary(
 
     def paired(target: str, fallback: float) -> tuple[float, float, str]:
         """(value, value from the separate rows, how measured): the interleaved pair if any."""
-        if target in pairs:
-            return pairs[target]["ratio"], fallback, "interleaved pair"
+        if target in pairs:  # files written before pairs had "value" hold only the ratio
+            return pairs[target].get("value", pairs[target]["ratio"]), fallback, "interleaved pair"
         return fallback, fallback, "separate rows" if fallback == fallback else ""
 
     peak_rows = [r for r in records if r.get("kind") == "peak"]
@@ -954,7 +1011,7 @@ def summary(
     share = f32["share_of_peak"] if f32 else math.nan
     add(
         f"fast fp32 at {size}: share of fp32 matmul peak",
-        (share, share, "separate rows" if f32 else ""),
+        paired(SHARE_PAIR, share),
         TARGET_SHARE_OF_PEAK,
         True,
         [f32],

@@ -223,7 +223,13 @@ def test_ratio_targets_are_measured_interleaved():
     cfg.upscale, cfg.sizes, cfg.pair_repeats = (32, 64), (64,), 3
     records = run_bench(cfg)
     pairs = {r["target"]: r for r in records if r["kind"] == "pair"}
-    assert set(pairs) == {"bf16 speed-up", "upscale fast fp32", "upscale fast bf16", "upscale eager fp32"}
+    assert set(pairs) == {
+        "bf16 speed-up",
+        "upscale fast fp32",
+        "upscale fast bf16",
+        "upscale eager fp32",
+        "fp32 share of peak",
+    }
     for r in pairs.values():
         assert r["repeats"] == 3 and len(r["ratios"]) == 3 and r["model"] == "fpliif-tiny"
         assert r["ratio"] == pytest.approx(sorted(r["ratios"])[1], rel=1e-3)
@@ -236,6 +242,44 @@ def test_ratio_targets_are_measured_interleaved():
     assert fast["method"] == "interleaved pair" and fast["value"] == up["ratio"]
     assert not math.isnan(fast["value_rows"])  # the separate rows stay beside it
     assert not math.isnan(fast["bound"])
+
+
+def test_share_of_peak_is_measured_interleaved_with_the_peak_gemm():
+    """The share target's pair alternates the start peak's best GEMM with the fast fp32 path at the
+    big size; each round's share is (gmacs_b / t_b) / (gmacs_a / t_a) and the summary takes their
+    median, keeping the separate row's share (against the better of the two peaks) beside it."""
+    cfg = BenchConfig.quick_config(models=("fpliif-tiny",), dtypes=("fp32",), threads=1, backends=("fast",))
+    cfg.upscale, cfg.sizes, cfg.pair_repeats, cfg.peak_n = (32, 64), (64,), 3, 256
+    records = run_bench(cfg)
+    start = [r for r in records if r["kind"] == "peak" and r["when"] == "start"]
+    best = max(start, key=lambda r: r["gflops_per_s"])["backend"]
+    pair = next(r for r in records if r["kind"] == "pair" and r["target"] == "fp32 share of peak")
+    matmul = {"model": "matmul", "backend": best, "dtype": "fp32", "pred_size": 256, "out_size": 256}
+    assert pair["a"] == matmul
+    assert (pair["b"]["model"], pair["b"]["backend"], pair["b"]["out_size"]) == ("fpliif-tiny", "fast", 64)
+    assert pair["gmacs_a"] == pytest.approx(256**3 / 1e9)
+    row = next(
+        r for r in records if r["kind"] == "latency" and r["backend"] == "fast" and r["out_size"] == 64
+    )
+    assert pair["gmacs_b"] == row["gmacs"]
+    expect = [r * pair["gmacs_b"] / pair["gmacs_a"] for r in pair["ratios"]]
+    assert pair["shares"] == pytest.approx(expect, rel=5e-3)  # both lists are rounded
+    assert pair["value"] == pytest.approx(sorted(expect)[1], rel=5e-3) and pair["value"] > 0
+    assert pair["peak_gflops_per_s"] == pytest.approx(2 * pair["gmacs_a"] / pair["latency_ms_a"] * 1e3)
+    target = summary(records, model="fpliif-tiny", size=64, small=32)[0]
+    assert target["target"].startswith("fast fp32 at 64: share")
+    assert target["method"] == "interleaved pair" and target["value"] == pair["value"]
+    assert target["value_rows"] == row["share_of_peak"]
+    assert target["met"] == (pair["value"] >= 0.75)
+
+
+def test_summary_reads_pairs_written_before_they_had_a_value():
+    """Bench files from before the share pair hold only ``ratio``: the summary still uses it."""
+    old = [
+        {"kind": "pair", "target": "bf16 speed-up", "model": "fpliif", "batch": 1, "ratio": 1.9},
+    ]
+    row = next(r for r in summary(old) if r["target"].startswith("bf16 speed-up"))
+    assert row["value"] == 1.9 and row["method"] == "interleaved pair" and row["met"] is False
 
 
 def test_quick_bench_skips_the_pairs():
