@@ -38,8 +38,11 @@ def _describe(exc: BaseException) -> str:
     return text[:200]
 
 
-def _stage(path: Path, write: Callable[[IO[bytes]], None] | bytes | memoryview | str) -> Path:
-    """Write and fsync the temporary sibling of ``path``; on failure remove it and raise ``OutputError``."""
+def _stage(
+    path: Path, write: Callable[[IO[bytes]], None] | bytes | memoryview | str, durable: bool = True
+) -> Path:
+    """Write (and fsync, if ``durable``) the temporary sibling of ``path``; on failure remove it and
+    raise ``OutputError``."""
     tmp = temp_path(path)
     try:
         with open(tmp, "wb") as f:
@@ -50,11 +53,15 @@ def _stage(path: Path, write: Callable[[IO[bytes]], None] | bytes | memoryview |
             else:
                 write(f)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
     except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as RuntimeError
         _discard(tmp)
         previous = "the previous version is intact" if path.exists() else "nothing was written"
         raise OutputError(path, f"could not write it: {_describe(exc)}; {previous}") from exc
+    except BaseException:  # a failing writer (or an interrupt) leaves no temporary file either
+        _discard(tmp)
+        raise
     return tmp
 
 
@@ -72,14 +79,23 @@ def _discard(tmp: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None] | bytes | memoryview | str) -> Path:
+def atomic_write(
+    path: str | Path,
+    write: Callable[[IO[bytes]], None] | bytes | memoryview | str,
+    *,
+    durable: bool = True,
+) -> Path:
     """Write ``path`` atomically; ``write`` is the content (bytes, text) or a function filling the file.
 
+    ``durable=False`` skips the fsyncs: the file is still never seen half-written, but a power
+    loss may lose it. For files that are cheap to make again and written by the thousand (the
+    generated datasets), where an fsync each would cost more than the writing.
     Raises :class:`OutputError` naming ``path`` when the folder is missing, read-only or full.
     """
     path = Path(path)
-    _replace(_stage(path, write), path)
-    _fsync_dir(path.parent)
+    _replace(_stage(path, write, durable), path)
+    if durable:
+        _fsync_dir(path.parent)
     return path
 
 

@@ -52,6 +52,51 @@ def test_writer_cut_short_by_an_internal_error_names_the_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_any_failing_writer_leaves_no_temp_and_the_old_file(tmp_path):
+    """A writer failing with something other than an OS error (a bad image mode, an interrupt)
+    propagates unchanged, and neither a temporary file nor a torn target is left."""
+    p = tmp_path / "a.png"
+    p.write_bytes(b"old")
+
+    def bad(f):
+        f.write(b"\x89PNG")
+        raise ValueError("cannot write mode F as PNG")
+
+    with pytest.raises(ValueError, match="mode F"):
+        atomic_write(p, bad)
+    assert p.read_bytes() == b"old" and [x.name for x in tmp_path.iterdir()] == ["a.png"]
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_only_durable_writes_are_fsynced(tmp_path, monkeypatch, durable):
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    atomic_write(tmp_path / "a.txt", "x", durable=durable)
+    assert (tmp_path / "a.txt").read_text() == "x"
+    assert len(synced) == (2 if durable else 0)  # the file, then its folder
+
+
+def test_dataset_writers_create_folders_and_leave_no_temps(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from fpliif.data.io import read_json, write_image, write_json, write_label
+
+    image = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    label = np.arange(64, dtype=np.uint8).reshape(8, 8) % 11
+    write_image(tmp_path / "a" / "b" / "x.png", image)
+    write_image(tmp_path / "a" / "b" / "x.jpg", image)
+    write_label(tmp_path / "a" / "c" / "x.png", label)
+    write_json(tmp_path / "a" / "meta.json", {"k": 1})
+    assert (np.asarray(Image.open(tmp_path / "a" / "b" / "x.png")) == image).all()
+    assert Image.open(tmp_path / "a" / "b" / "x.jpg").format == "JPEG"
+    assert (np.asarray(Image.open(tmp_path / "a" / "c" / "x.png")) == label).all()
+    assert read_json(tmp_path / "a" / "meta.json") == {"k": 1}
+    names = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
+    assert names == ["meta.json", "x.jpg", "x.png", "x.png"]
+
+
 def test_checkpoint_on_a_full_disk_is_a_checkpoint_error(tmp_path, monkeypatch):
     import builtins
 

@@ -7,11 +7,7 @@ what is wrong with it: missing, empty, not an image, truncated, the wrong kind o
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +15,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import DataError
+from ..fileio import atomic_write
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 # Single-channel modes whose pixel values are label ids.
@@ -161,49 +158,33 @@ def image_size(path: str | Path) -> tuple[int, int]:
         raise SampleError(path, f"corrupt image header ({exc})") from None
 
 
-@contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path`` that replaces it on success, so no half-written file
-    is ever left under the final name (interrupted runs stay resumable)."""
+def _write(path: str | Path, write: Any, *, durable: bool) -> None:
+    """``fileio.atomic_write`` into a folder created if missing."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    except OSError as exc:  # a read-only folder: name the file meant, not a random temp name
-        raise OSError(exc.errno, exc.strerror, str(path)) from exc
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        if exc.filename in (None, tmp):  # a full disk: write errors carry no file name
-            raise OSError(exc.errno, exc.strerror, str(path)) from exc
-        raise
-    finally:
-        if os.path.exists(tmp):
-            with suppress(OSError):  # fails too on a folder turned read-only
-                os.unlink(tmp)
+    atomic_write(path, write, durable=durable)
 
 
 def write_image(path: str | Path, image: np.ndarray, *, quality: int = 95) -> None:
-    """uint8 [H,W,3] -> JPEG (quality ``quality``) or PNG, by the suffix of ``path``."""
-    with atomic_path(path) as tmp:
-        fmt = "JPEG" if Path(path).suffix.lower() in (".jpg", ".jpeg") else "PNG"
-        options = (
-            {"quality": quality, "subsampling": 0} if fmt == "JPEG" else {}
-        )  # 4:4:4: thin parts keep their colour
-        Image.fromarray(image).save(tmp, fmt, **options)
+    """uint8 [H,W,3] -> JPEG (quality ``quality``) or PNG, by the suffix of ``path``. Not fsynced:
+    a generated dataset writes thousands of them (see ``fileio.atomic_write``)."""
+    fmt = "JPEG" if Path(path).suffix.lower() in (".jpg", ".jpeg") else "PNG"
+    # 4:4:4 chroma: thin parts keep their colour
+    options = {"quality": quality, "subsampling": 0} if fmt == "JPEG" else {}
+    _write(path, lambda f: Image.fromarray(image).save(f, fmt, **options), durable=False)
 
 
 def write_label(path: str | Path, label: np.ndarray) -> None:
-    """uint8 [H,W] ids (or a 0/255 mask) -> single-channel PNG."""
-    with atomic_path(path) as tmp:
-        Image.fromarray(np.ascontiguousarray(label, dtype=np.uint8)).save(tmp, "PNG")
+    """uint8 [H,W] ids (or a 0/255 mask) -> single-channel PNG (not fsynced, like ``write_image``)."""
+    _write(
+        path,
+        lambda f: Image.fromarray(np.ascontiguousarray(label, dtype=np.uint8)).save(f, "PNG"),
+        durable=False,
+    )
 
 
 def write_json(path: str | Path, data: Any) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
+    _write(path, json.dumps(data, indent=2) + "\n", durable=True)
 
 
 def read_json(path: str | Path) -> Any:
