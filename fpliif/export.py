@@ -34,7 +34,7 @@ from .errors import FpliifError
 from .models import FPLIIF, MODELS, build_model
 from .models.decoder import make_coord
 from .models.fast import FastLIIFDecoder
-from .models.fpliif import as_size
+from .sizes import as_size
 
 OPSET = 18
 

@@ -28,14 +28,13 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import DataError
+from ..sizes import Size, as_size
 from .info import IGNORE_INDEX, DatasetInfo
 from .io import IMAGE_EXTENSIONS, SampleError, read_image, read_label, write_report
 from .transforms import (
     Augment,
     AugmentConfig,
-    Size,
     as_augment_config,
-    as_size,
     resize_image,
     resize_label,
     to_sample_tensors,
@@ -145,7 +144,7 @@ class FaceParsingDataset(Dataset):
         self.info = info
         self.root = Path(root)
         self.split = split
-        self.image_size: Size | None = as_size(image_size)
+        self.image_size: Size | None = None if image_size is None else as_size(image_size)
         self.augment_config = as_augment_config(augment)
         self.augment = Augment(self.augment_config, info) if self.augment_config else None
         self.label_reader = label_reader

@@ -23,27 +23,19 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
+from ..sizes import Size
 from .info import IGNORE_INDEX, DatasetInfo
-
-Size = tuple[int, int]
-
-
-def as_size(size: int | tuple[int, int] | list[int] | None) -> Size | None:
-    """``image_size`` as an (H, W) pair (an int is square), or None for the native size."""
-    if size is None:
-        return None
-    if isinstance(size, int):
-        size = (size, size)
-    if len(size) != 2 or any(int(s) < 1 for s in size):
-        raise ValueError(f"image_size must be a positive int, an (H, W) pair or None, got {size!r}")
-    return int(size[0]), int(size[1])
 
 
 def resize_image(image: torch.Tensor, size: Size) -> torch.Tensor:
-    """uint8 [3,H,W] -> uint8 [3,*size], bicubic with antialiasing."""
+    """[3,H,W] -> [3,*size], bicubic with antialiasing, as the paper resizes its inputs.
+
+    uint8 images stay uint8; float images in [0, 1] stay float and are clamped to [0, 1].
+    """
     if tuple(image.shape[-2:]) == size:
         return image
-    return TF.resize(image, list(size), interpolation=v2.InterpolationMode.BICUBIC, antialias=True)
+    out = TF.resize(image, list(size), interpolation=v2.InterpolationMode.BICUBIC, antialias=True)
+    return out.clamp_(0, 1) if out.is_floating_point() else out
 
 
 def resize_label(label: torch.Tensor, size: Size) -> torch.Tensor:

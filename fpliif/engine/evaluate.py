@@ -30,6 +30,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from ..data.transforms import resize_image
 from ..fileio import atomic_write_many
 from ..metrics import SegmentationMetrics, scores_from_confusion
 from ..models.fast import DTYPES as FAST_DTYPES
@@ -38,14 +39,6 @@ from ..models.fpliif import FPLIIF
 from .distributed import ShardSampler
 
 DEFAULT_SIZES = (64, 96, 128, 192, 256, 512)
-
-
-def resize_image(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Bicubic (antialiased) resize of a float image [3,H,W] in [0,1], as the paper resizes inputs."""
-    if tuple(image.shape[-2:]) == size:
-        return image
-    out = F.interpolate(image[None], size=size, mode="bicubic", align_corners=False, antialias=True)
-    return out[0].clamp_(0, 1)
 
 
 def resize_labels(labels: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

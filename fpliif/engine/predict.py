@@ -22,7 +22,7 @@ from torch import nn
 
 from ..errors import DataError
 from ..models.fast import DTYPES, optimize_for_inference
-from ..models.fpliif import as_size
+from ..sizes import as_size
 from .checkpoint import load_model
 from .evaluate import resize_image
 

@@ -30,7 +30,7 @@ from ..losses import FaceParsingLoss
 from ..models import build_model
 from ..provenance import now
 from .checkpoint import atomic_save, check_compatible, load_checkpoint, make_checkpoint
-from .config import TrainConfig, apply_overrides, load_config, save_config
+from .config import TrainConfig, apply_overrides, flatten_config, load_config, save_config
 from .distributed import (
     DistInfo,
     GlobalBatchSampler,
@@ -71,19 +71,8 @@ def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
     raise ConfigError(f"optim.amp must be auto, bf16, fp16 or fp32, got {amp!r}")
 
 
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict) and k != "options":
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
 def check_resume_compatible(saved: dict[str, Any], cfg: TrainConfig) -> None:
-    a, b = _flatten(saved), _flatten(cfg.to_dict())
+    a, b = flatten_config(saved), flatten_config(cfg.to_dict())
     diffs = [f"{k} ({a.get(k)!r} -> {b.get(k)!r})" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
     diffs = [d for d in diffs if d.split(" ")[0] not in RESUMABLE_CHANGES]
     if diffs:
@@ -406,7 +395,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     d = TrainConfig()
     p.epilog = (
         "config defaults (the paper's recipe; see fpliif/engine/config.py for the reasons):\n"
-        + "\n".join(f"  {k} = {v}" for k, v in _flatten(d.to_dict()).items())
+        + "\n".join(f"  {k} = {v}" for k, v in flatten_config(d.to_dict()).items())
     )
     p.add_argument(
         "--config", default=None, help="a name in configs/train/ (demo, paper-lapa, ...) or a YAML path"

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .fpliif import as_size
+from ..sizes import as_size
 
 # The paper's own figures (Tables 4 and 6, section 5.1).
 PAPER_PARAMS = 2.29e6

@@ -15,7 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from .fpliif import as_size, resample_logits
+from ..sizes import as_size
+from .fpliif import resample_logits
 from .peers import BiSeNet
 
 

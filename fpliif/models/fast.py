@@ -55,9 +55,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from ..sizes import as_size
 from .decoder import ENSEMBLE_SHIFTS, LIIFDecoder, make_coord
 from .encoder import EDSREncoder, ResBlock, ResGroup
-from .fpliif import FPLIIF, as_size
+from .fpliif import FPLIIF
 
 PRUNE = 1e-6  # relative ensemble weight below which a query evaluation is skipped
 

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..sizes import as_size
 from .decoder import LIIFDecoder
 from .encoder import EDSREncoder
 from .unet import UNetDecoder
@@ -59,16 +60,6 @@ class FPLIIFConfig:
         if unknown:
             raise ValueError(f"unknown model options {unknown}; known: {sorted(known)}")
         return cls(**d)
-
-
-def as_size(size: int | tuple[int, int] | list[int]) -> tuple[int, int]:
-    """An int or (H, W) pair as an (H, W) tuple of positive ints."""
-    if isinstance(size, int):
-        size = (size, size)
-    h, w = (int(s) for s in size)
-    if h < 1 or w < 1:
-        raise ValueError(f"output size must be positive, got {(h, w)}")
-    return h, w
 
 
 def resample_logits(
@@ -158,4 +149,4 @@ class FPLIIF(nn.Module):
         return self(images, out_size).argmax(dim=1)
 
 
-__all__ = ["FPLIIF", "FPLIIFConfig", "as_size"]
+__all__ = ["FPLIIF", "FPLIIFConfig"]
