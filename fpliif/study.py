@@ -86,15 +86,13 @@ class DataRef:
 def model_overrides(base_model: str, options: Mapping[str, Any]) -> list[str]:
     """Overrides that turn ``base_model`` into the variant with ``options`` (a registered ablation
     name such as ``fpliif-bn`` when there is one, ``model.options.*`` otherwise)."""
-    from .models import _VARIANTS
+    from .models import variant_name
 
     opts = dict(options or {})
     if not opts:
         return []
-    if base_model == "fpliif":
-        for name, defaults in _VARIANTS.items():
-            if name not in ("fpliif", "fpliif-tiny") and defaults == opts:
-                return [f"model.name={name}"]
+    if base_model == "fpliif" and (name := variant_name(opts)):
+        return [f"model.name={name}"]
     return [f"model.options.{k}={json.dumps(v)}" for k, v in opts.items()]
 
 

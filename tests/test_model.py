@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from fpliif import build_model
-from fpliif.models import _VARIANTS, make_coord
+from fpliif.models import VARIANTS, make_coord
 from fpliif.models.decoder import LIIFDecoder
 
-TINY = _VARIANTS["fpliif-tiny"]
+TINY = VARIANTS["fpliif-tiny"]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_latent_is_quarter_resolution(model):
     assert latent.shape == (1, 64, 64, 64)
 
 
-@pytest.mark.parametrize("name", sorted(_VARIANTS))
+@pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_every_variant_builds_and_runs(name):
     m = build_model(name, num_classes=19, **TINY).eval()
     with torch.no_grad():

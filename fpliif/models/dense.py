@@ -18,6 +18,7 @@ from torch import nn
 from ..sizes import as_size
 from .fpliif import resample_logits
 from .peers import BiSeNet
+from .registry import register
 
 
 @dataclass
@@ -73,3 +74,9 @@ class DenseSegmenter(nn.Module):
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         return torch.softmax(logits / self.config.temperature, dim=1)
+
+
+@register("bisenet-r18")
+def bisenet_r18(num_classes: int = 11, **options: Any) -> DenseSegmenter:
+    """BiSeNet (ResNet-18) trained and evaluated like FP-LIIF: Table 9's light peer."""
+    return DenseSegmenter(DenseConfig(num_classes=num_classes, **options))

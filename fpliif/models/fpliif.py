@@ -20,6 +20,7 @@ from torch import nn
 from ..sizes import as_size
 from .decoder import LIIFDecoder
 from .encoder import EDSREncoder
+from .registry import register
 from .unet import UNetDecoder
 
 
@@ -149,4 +150,35 @@ class FPLIIF(nn.Module):
         return self(images, out_size).argmax(dim=1)
 
 
-__all__ = ["FPLIIF", "FPLIIFConfig"]
+# The paper's model and its ablations (section 5.1): name -> the FPLIIFConfig fields that differ.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "fpliif": {},
+    "fpliif-bn": {"norm": "batch"},
+    "fpliif-nonorm": {"norm": "none"},
+    "fpliif-noens": {"ensemble": False},
+    "fpliif-unet": {"decoder": "unet"},
+    # NOT the paper's model: the same structure, narrow and shallow, for smoke runs and tests
+    "fpliif-tiny": {"channels": 16, "blocks": (1, 1, 1), "reduce_channels": (32, 16), "hidden": (32, 32)},
+}
+
+
+def variant_name(options: dict[str, Any]) -> str | None:
+    """The registered ablation whose settings are exactly ``options`` (``{"norm": "batch"}`` ->
+    ``fpliif-bn``), or None when no variant matches (the tiny model never does)."""
+    for name, defaults in VARIANTS.items():
+        if name not in ("fpliif", "fpliif-tiny") and defaults == dict(options):
+            return name
+    return None
+
+
+def _register_variant(name: str, defaults: dict[str, Any]) -> None:
+    @register(name)
+    def build(num_classes: int = 11, **options: Any) -> FPLIIF:
+        return FPLIIF(FPLIIFConfig(**{**defaults, "num_classes": num_classes, **options}))
+
+
+for _name, _defaults in VARIANTS.items():
+    _register_variant(_name, _defaults)
+
+
+__all__ = ["FPLIIF", "FPLIIFConfig", "VARIANTS", "variant_name"]

@@ -1,12 +1,13 @@
 """Peer networks for speed comparisons (random weights: only their cost matters here).
 
-Registered in ``MODELS``:
+Registered models:
 
   bisenet         BiSeNet (V1) with a ResNet-18 backbone, the common open face parser
                   (zllrunning/face-parsing.PyTorch): the spatial path replaced by ResNet-18's
                   1/8 features, an attention-refined context path and a feature-fusion module.
-                  13.29 M parameters with 19 classes (13.3 M in NOTES.md), counting the two
-                  auxiliary heads used only in training; in eval mode only the main head runs.
+                  13.29 M parameters with 19 classes (13.3 M quoted for it, docs/paper.md
+                  "Peers"), counting the two auxiliary heads used only in training; in eval mode
+                  only the main head runs.
                   That repository evaluates at 512x512 (``BISENET_INPUT``).
   resnet101       torchvision's ResNet-101 (``weights=None``), features only (no pooling or fc),
                   output stride 32: 42.5 M parameters.
@@ -29,7 +30,7 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-from . import MODELS
+from .registry import register
 
 PEER_INPUT = 473  # DML-CSR, EAGR, AGRNet
 BISENET_INPUT = 512  # zllrunning/face-parsing.PyTorch's test resolution
@@ -140,17 +141,17 @@ class ResNetFeatures(nn.Module):
         return self.body(images)
 
 
-@MODELS.register("bisenet")
+@register("bisenet")
 def _bisenet(num_classes: int = 19, **_: object) -> nn.Module:
     return BiSeNet(num_classes)
 
 
-@MODELS.register("resnet101")
+@register("resnet101")
 def _resnet101(num_classes: int = 19, **_: object) -> nn.Module:
     return ResNetFeatures(output_stride=32)
 
 
-@MODELS.register("resnet101-os8")
+@register("resnet101-os8")
 def _resnet101_os8(num_classes: int = 19, **_: object) -> nn.Module:
     return ResNetFeatures(output_stride=8)
 

@@ -1,4 +1,8 @@
-"""A tiny name-to-constructor registry (in the spirit of yinboc/liif's ``models.register``)."""
+"""The model registry, in the spirit of yinboc/liif's ``models.register`` / ``models.make``.
+
+Each model file registers its constructors with ``@register("name")``; ``fpliif.models`` imports
+those files once (its import list) and ``build_model(name, ...)`` builds any of them.
+"""
 
 from __future__ import annotations
 
@@ -34,3 +38,12 @@ class Registry(Generic[T]):
 
     def __contains__(self, name: object) -> bool:
         return name in self._ctors
+
+
+MODELS: Registry[Any] = Registry("model")
+register = MODELS.register
+
+
+def build_model(name: str = "fpliif", num_classes: int = 11, **options: Any) -> Any:
+    """Build a registered model. ``options`` are its config's fields (``FPLIIFConfig`` for FP-LIIF)."""
+    return MODELS.build(name, num_classes=num_classes, **options)
