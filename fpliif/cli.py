@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("fpliif.commands.info", "model fingerprint: parameters and MACs beside the paper's"),
     "bench": ("fpliif.bench", "speed here: FP-LIIF (fast, eager, onnxruntime) and peers vs the matmul peak"),
     "export": ("fpliif.export", "write an ONNX model at a fixed output size, checked with onnxruntime"),
-    "synth": ("fpliif.data.synth", "draw a SynthFaces dataset (LaPa or CelebAMask-HQ layout)"),
+    "synth": ("fpliif.data.synth.command", "draw a SynthFaces dataset (LaPa or CelebAMask-HQ layout)"),
     "prepare": ("fpliif.data.prepare", "merge CelebAMask-HQ's part masks into label maps and splits"),
     "run": ("fpliif.pipeline", "run the notebooks of a profile (smoke, quick, demo, paper) into results/"),
     "robustness": ("fpliif.robustness", "faults and bad input, tried for real: results/robustness.md"),
