@@ -6,6 +6,7 @@ import pytest
 
 from fpliif import build_model
 from fpliif.models.complexity import (
+    PAPER_COUNTED_CLASSES,
     PAPER_GMACS,
     PAPER_PARAMS,
     PAPER_UNET_PARAMS,
@@ -24,10 +25,38 @@ def test_parameters_match_paper(model):
     assert abs(params / PAPER_PARAMS - 1) < 0.005, params
 
 
+@pytest.fixture(scope="module")
+def counted_model():
+    """The model the paper's Table 6 was counted on (CelebAMask-HQ's 19 classes)."""
+    return build_model("fpliif", num_classes=PAPER_COUNTED_CLASSES)
+
+
 @pytest.mark.parametrize("out_size", sorted(PAPER_GMACS))
-def test_macs_match_table6(model, out_size):
-    gmacs = count_macs(model, input_size=256, out_size=out_size) / 1e9
-    assert abs(gmacs / PAPER_GMACS[out_size] - 1) < 0.03, (out_size, gmacs)
+def test_paper_convention_matches_table6(counted_model, out_size):
+    gmacs = count_macs(counted_model, input_size=256, out_size=out_size, convention="paper") / 1e9
+    assert abs(gmacs / PAPER_GMACS[out_size] - 1) < 0.002, (out_size, gmacs)
+
+
+def test_paper_convention_adds_norms_and_pool(model):
+    """Instance norm at 5 operations per element (affine) in the three groups, the global pool at 1."""
+    macs = count_macs(model, input_size=256, out_size=64)
+    paper = count_macs(model, input_size=256, out_size=64, convention="paper")
+    norm_elements = 64 * (2 * 2 * 256**2 + 6 * 2 * 128**2 + 16 * 2 * 64**2)
+    assert paper - macs == 5 * norm_elements + 64 * 64**2
+
+
+def test_paper_convention_counts_batch_norm_as_fvcore():
+    """Eval-mode batch norm at 2 per element (affine); no norm adds only the pool."""
+    bn, nonorm = build_model("fpliif-bn"), build_model("fpliif-nonorm")
+    norm_elements = 64 * (2 * 2 * 256**2 + 6 * 2 * 128**2 + 16 * 2 * 64**2)
+    for m, extra in ((bn, 2 * norm_elements), (nonorm, 0)):
+        diff = count_macs(m, out_size=64, convention="paper") - count_macs(m, out_size=64)
+        assert diff == extra + 64 * 64**2
+
+
+def test_unknown_convention_is_refused(model):
+    with pytest.raises(ValueError, match="convention"):
+        count_macs(model, out_size=64, convention="fvcore")
 
 
 def test_macs_are_affine_in_output_pixels(model):

@@ -3,7 +3,8 @@
     cfg = load_config("paper-lapa", ["optim.epochs=10", "run.out=runs/x"])
 
 A config name is looked up in ``configs/train/<name>.yaml`` of the repository; a path is read as is.
-Every default below is the paper's (section 4.2 and NOTES.md) unless its comment says otherwise.
+Every default below is the paper's (section 4.2; docs/paper.md, "Training recipe") unless its comment
+says otherwise; docs/paper.md, "Readings", gives the reason for each choice of ours.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ CONFIG_DIR = REPO_ROOT / "configs" / "train"
 class DataConfig:
     name: str = "synth"  # synth | lapa | celebamask-hq | helen
     root: str = "data/synth-lapa"  # dataset folder; `fpliif synth` makes the built-in default
-    image_size: int = 256  # the paper resizes images (bicubic) and labels (nearest) to 256x256
+    image_size: int = 256  # paper: 256x256, bicubic; labels use nearest (our reading: bicubic mixes ids)
     augment: bool = True  # the paper's random affine + crop and colour jitter
     hflip: bool = False  # not in the paper; when on, left/right labels are swapped with the image
     train_split: str = "train"
