@@ -4,10 +4,12 @@
     ds = build_dataset("lapa", "/data/LaPa", "train", image_size=256, augment=True)
     item = ds[0]   # {"image": float32 [3,256,256] in [0,1], "label": int64 [256,256], "name": str}
 
-Names and layouts (NOTES.md):
+Names and layouts (docs/paper.md, "Datasets"):
   lapa            ``{train,val,test}/images/*.jpg`` + ``labels/*.png``                 11 classes
   helen           ``images/``, ``labels/{name}/{name}_lbl00..10.png``, split lists   11 classes
-  celebamask-hq   the output of ``fpliif prepare celebamask-hq`` (not the raw folder)  19 classes
+  celebamask-hq   the output of ``fpliif prepare celebamask-hq`` (not the raw folder), 19 classes
+                  or a subset in the flat layout ``{split}/images/`` + ``{split}/masks/``
+                  (one folder only: split reproducibly with ``split_seed``, see ``flat``)
   synth           a ``fpliif synth`` tree; LaPa format as is, CelebAMask-HQ format prepared
 
 Bad data raises ``DataError`` naming the file and the problem; see ``fpliif.data.base`` for what
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
-from . import celebamask, helen, lapa
+from . import celebamask, flat, helen, lapa
 from .base import SPLITS, FaceParsingDataset, Sample
 from .info import DATASET_INFOS, IGNORE_INDEX, DatasetInfo, dataset_info
 from .synth import META_FILE, read_meta
@@ -41,6 +43,7 @@ def build_dataset(
     report: str | Path | None = None,
     cache: bool = False,
     workers: int = 2,
+    split_seed: int = 0,
 ) -> FaceParsingDataset:
     """The ``split`` ("train", "val" or "test") of dataset ``name`` stored at ``root``.
 
@@ -48,7 +51,8 @@ def build_dataset(
     ``augment``: False, True (the paper's augmentations), an ``AugmentConfig`` or a dict of its fields.
     ``skip_bad``: skip bad samples (listed in ``.skipped``) instead of raising; ``report``: a JSON
     file to list them in. ``cache``: decode and resize every sample once, at construction, and keep
-    it in memory (uint8). ``workers``: threads for that decoding.
+    it in memory (uint8). ``workers``: threads for that decoding. ``split_seed``: the seed that
+    splits a flat CelebAMask-HQ subset that comes as a single folder (``.record`` says how).
     """
     root = Path(root)
     common = dict(
@@ -68,6 +72,15 @@ def build_dataset(
         samples, problems = helen.scan(root, split)
         return FaceParsingDataset(
             samples, info=dataset_info("helen"), problems=problems, label_reader=helen.merge_labels, **common
+        )
+    if name == "celebamask-hq" and not (root / celebamask.PREPARED).is_file() and flat.is_flat(root):
+        samples, problems = flat.scan(root, split, split_seed=split_seed)
+        return FaceParsingDataset(
+            samples,
+            info=dataset_info("celebamask-hq"),
+            problems=problems,
+            record=flat.split_record(root, split_seed),
+            **common,
         )
     if name == "celebamask-hq":
         samples, problems = celebamask.scan(root, split)

@@ -138,10 +138,13 @@ class FaceParsingDataset(Dataset):
         label_reader: LabelReader = read_single_label,
         image_per_label: int | None = 1,
         workers: int = 2,
+        record: dict[str, Any] | None = None,
     ) -> None:
         """``image_per_label``: the ratio of image side to label-map side that is allowed
-        (1: equal sizes; None: any integer ratio, as in CelebAMask-HQ)."""
+        (1: equal sizes; None: any integer ratio, as in CelebAMask-HQ). ``record``: how the data
+        were read where that is not obvious from the layout (a drawn split), kept with results."""
         self.info = info
+        self.record = dict(record or {})
         self.root = Path(root)
         self.split = split
         self.image_size: Size | None = None if image_size is None else as_size(image_size)

@@ -1,6 +1,6 @@
 """CelebAMask-HQ: ``prepare`` merges the distributed part masks into label maps; ``scan`` reads the result.
 
-The distribution (NOTES.md): ``CelebA-HQ-img/{k}.jpg``, part masks
+The distribution (docs/paper.md, "Datasets"): ``CelebA-HQ-img/{k}.jpg``, part masks
 ``CelebAMask-HQ-mask-anno/{k // 2000}/{k:05d}_{part}.png`` (white = part) and
 ``CelebA-HQ-to-CelebA-mapping.txt`` (``idx orig_idx orig_file``). ``prepare`` paints the parts in
 the official order (later over earlier) as ids 1..18 and splits by the original CelebA index
@@ -40,7 +40,7 @@ MASKS = "CelebAMask-HQ-mask-anno"
 MAPPING = "CelebA-HQ-to-CelebA-mapping.txt"
 PREPARED = "fpliif-prepared.json"
 REPORT = "prepare-report.json"
-SYNTH_META = "synthfaces.json"  # written by fpliif.data.synth at the root of a generated tree
+SYNTH_META = "synthfaces.json"  # the manifest fpliif.data.synth writes at the root of a generated tree
 TRAIN_END, VAL_END = 162771, 182638  # CelebA's official partition by original index
 FORMAT_VERSION = 1
 

@@ -26,12 +26,12 @@ import numpy as np
 from tqdm import tqdm
 
 from ...errors import DataError
-from ..celebamask import IMAGES, MAPPING, MASKS, TRAIN_END, VAL_END
+from ..celebamask import IMAGES, MAPPING, MASKS, SYNTH_META, TRAIN_END, VAL_END
 from ..info import CELEBAMASK_PARTS
 from ..io import read_json, write_image, write_json, write_label
 from .render import FORMATS, SPLITS, VERSION, draw_face, label_map
 
-META_FILE = "synthfaces.json"
+META_FILE = SYNTH_META  # one name, known to the CelebAMask-HQ reader too
 CELEBA_SIZE = 202599  # images in CelebA: original indices run 0..202598
 
 
