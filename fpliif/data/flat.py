@@ -1,12 +1,12 @@
 """CelebAMask-HQ subsets in the common flat layout: ``{split}/images/NAME.jpg`` + ``{split}/masks/NAME.png``.
 
 The masks are palette or grey PNGs, the same size as their images, whose pixel values are
-CelebAMask-HQ's ids 0..18 (docs/paper.md, "Datasets"). Subsets often come with fewer folders than the three splits: one ``train/`` folder,
-``train/`` and ``val/``, or ``images/`` and ``masks/`` at the top. With all three split folders each
-is read as is. With a single folder, its pairs are split reproducibly: sorted by name, shuffled with
-``split_seed``, then cut into ``FRACTIONS``; ``split_record`` says what was done, and training and
-evaluation store it with their results. With two folders, those two are read as they are and the
-missing split is an error that names it.
+CelebAMask-HQ's ids 0..18 (docs/paper.md, "Datasets"). Subsets often come with fewer folders than
+the three splits: one ``train/`` folder, ``train/`` and ``val/``, or ``images/`` and ``masks/`` at
+the top. With all three split folders each is read as is. With a single folder, its pairs are split
+reproducibly: sorted by name, shuffled with ``split_seed``, then cut into ``FRACTIONS``;
+``split_record`` says what was done, and training and evaluation store it with their results. With
+two folders, those two are read as they are and the missing split is an error that names it.
 """
 
 from __future__ import annotations
