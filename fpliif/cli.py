@@ -22,7 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("fpliif.engine.evaluate", "score a checkpoint: F1/IoU per class and size, X->256 rows"),
     "predict": ("fpliif.engine.predict", "label maps and overlays for any image"),
     "info": ("fpliif.commands.info", "model fingerprint: parameters and MACs beside the paper's"),
-    "bench": ("fpliif.bench", "speed here: FP-LIIF (fast, eager, onnxruntime) and peers vs the matmul peak"),
+    "bench": (
+        "fpliif.bench.cli",
+        "speed here: FP-LIIF (fast, eager, onnxruntime) and peers vs the matmul peak",
+    ),
     "export": ("fpliif.export", "write an ONNX model at a fixed output size, checked with onnxruntime"),
     "synth": ("fpliif.data.synth.command", "draw a SynthFaces dataset (LaPa or CelebAMask-HQ layout)"),
     "prepare": ("fpliif.data.prepare", "merge CelebAMask-HQ's part masks into label maps and splits"),

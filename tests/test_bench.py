@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-import types
 
 import pytest
 import torch
@@ -161,33 +159,45 @@ def test_summary_bounds_come_from_the_same_run():
     assert eager["reference"] and not fast["reference"]
 
 
-def test_quality_check_with_a_stand_in_dataset(tmp_path, monkeypatch):
-    """fp32 and bf16 mean F1 of a checkpoint (fpliif.data is stubbed: it lands separately)."""
+def test_quality_check_scores_a_synthfaces_set_as_fpliif_eval_does(tmp_path):
+    """fp32 and bf16 test mean F1 of a checkpoint on a real (tiny) SynthFaces set: each is the
+    score `fpliif eval` gives the fast path in that dtype, at the checkpoint's input size."""
     from fpliif import build_model
     from fpliif.bench import quality_check
+    from fpliif.data import build_dataset
+    from fpliif.data.synth import generate
     from fpliif.engine.checkpoint import atomic_save, make_checkpoint
+    from fpliif.engine.evaluate import evaluate
 
-    model = build_model("fpliif-tiny")
+    root = generate(tmp_path / "synth", format="lapa", n_train=0, n_val=0, n_test=3, size=64, workers=1)
+    torch.manual_seed(0)
+    model = build_model("fpliif-tiny").eval()
     ckpt = tmp_path / "tiny.pt"
-    atomic_save(make_checkpoint(model, model_name="fpliif-tiny"), ckpt)
+    train_config = {"data": {"image_size": 64}}  # the quality check feeds the images at this size
+    atomic_save(make_checkpoint(model, model_name="fpliif-tiny", train_config=train_config), ckpt)
 
-    gen = torch.Generator().manual_seed(0)
-    items = [
-        {
-            "image": torch.rand(3, 32, 32, generator=gen),
-            "label": torch.randint(0, 11, (32, 32), generator=gen),
-            "name": f"img{i}",
-        }
-        for i in range(5)
-    ]
-    stub = types.ModuleType("fpliif.data")
-    stub.build_dataset = lambda name, root, split, image_size=None: items
-    monkeypatch.setitem(sys.modules, "fpliif.data", stub)
-    monkeypatch.setattr("fpliif.data", stub, raising=False)
-    res = quality_check(ckpt, "synthfaces", tmp_path, batch_size=2)
-    assert res["images"] == 5 and set(res["mean_f1"]) == {"fp32", "bf16"}
-    assert 0 <= res["mean_f1"]["fp32"] <= 100 and 0.5 <= res["agreement"] <= 1
+    res = quality_check(ckpt, "synth", root, batch_size=2, out_size=64)
+    assert res["images"] == 3 and res["input_size"] == 64 and res["split"] == "test"
+    assert set(res["mean_f1"]) == {"fp32", "bf16"} and 0.5 <= res["agreement"] <= 1
     assert res["delta_points"] == pytest.approx(res["mean_f1"]["bf16"] - res["mean_f1"]["fp32"])
+    test_set = build_dataset("synth", root, "test", image_size=None)
+    for dtype in ("fp32", "bf16"):
+        scored = evaluate(
+            model,
+            test_set,
+            num_classes=11,
+            sizes=[64],
+            score_size=64,
+            input_size=64,
+            dtype=dtype,
+            progress=False,
+        )
+        assert res["mean_f1"][dtype] == pytest.approx(100 * scored.scores["at64"]["mean_f1"], abs=1e-3)
+    # the same dtype twice: every pixel agrees and nothing changes; ``limit`` takes the first images
+    same = quality_check(ckpt, "synth", root, dtypes=("fp32", "fp32"), limit=2, image_size=32, out_size=32)
+    assert same["images"] == 2 and same["input_size"] == 32
+    assert same["agreement"] == 1.0 and same["delta_points"] == 0.0
+
     out = tmp_path / "q.json"
     argv = [
         "bench",
@@ -203,15 +213,19 @@ def test_quality_check_with_a_stand_in_dataset(tmp_path, monkeypatch):
         "--quality-checkpoint",
         str(ckpt),
         "--quality-dataset",
-        "synthfaces",
+        "synth",
         "--quality-root",
-        str(tmp_path),
+        str(root),
         "--out",
         str(out),
     ]
     assert main(argv) == 0
-    quality = [r for r in json.loads(out.read_text()) if r["kind"] == "quality"]
-    assert quality and quality[0]["mean_f1"] == pytest.approx(res["mean_f1"])
+    records = json.loads(out.read_text())
+    (quality,) = [r for r in records if r["kind"] == "quality"]
+    assert quality["images"] == 3 and quality["input_size"] == 64 and quality["dataset"] == "synth"
+    assert quality["delta_points"] == pytest.approx(quality["mean_f1"]["bf16"] - quality["mean_f1"]["fp32"])
+    row = next(r for r in summary(records) if r["target"].startswith("|bf16 - fp32|"))
+    assert row["value"] == pytest.approx(abs(quality["delta_points"])) and row["method"] == "quality check"
 
 
 def test_ratio_targets_are_measured_interleaved():
@@ -262,9 +276,12 @@ def test_share_of_peak_is_measured_interleaved_with_the_peak_gemm():
         r for r in records if r["kind"] == "latency" and r["backend"] == "fast" and r["out_size"] == 64
     )
     assert pair["gmacs_b"] == row["gmacs"]
-    expect = [r * pair["gmacs_b"] / pair["gmacs_a"] for r in pair["ratios"]]
-    assert pair["shares"] == pytest.approx(expect, rel=5e-3)  # both lists are rounded
-    assert pair["value"] == pytest.approx(sorted(expect)[1], rel=5e-3) and pair["value"] > 0
+    scale = pair["gmacs_b"] / pair["gmacs_a"]
+    expect = [r * scale for r in pair["ratios"]]
+    # both lists are rounded to 4 decimals: a ratio's rounding error is scaled by gmacs_b / gmacs_a
+    rounding = 5e-5 * (scale + 1)
+    assert pair["shares"] == pytest.approx(expect, rel=5e-3, abs=rounding)
+    assert pair["value"] == pytest.approx(sorted(expect)[1], rel=5e-3, abs=rounding) and pair["value"] > 0
     assert pair["peak_gflops_per_s"] == pytest.approx(2 * pair["gmacs_a"] / pair["latency_ms_a"] * 1e3)
     target = summary(records, model="fpliif-tiny", size=64, small=32)[0]
     assert target["target"].startswith("fast fp32 at 64: share")

@@ -1,0 +1,173 @@
+"""The ``fpliif bench`` command: options (``configure``), the run, its records and the targets table
+(``run``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..fileio import atomic_write
+from ..precision import DTYPES
+from .config import BenchConfig
+from .quality import quality_check
+from .suite import run_bench
+from .summary import summary
+from .timing import load_average
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(t) for t in text.replace(",", " ").split())
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(t for t in text.replace(",", " ").split())
+
+
+def _help(text: str) -> str:
+    """Help for an option whose default depends on --quick: states it itself ("%(default).0s"
+    prints nothing but stops argparse from appending "(default: None)")."""
+    return text + "%(default).0s"
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    full, quick = BenchConfig(), BenchConfig.quick_config()
+
+    def both(field_name: str) -> str:
+        f, q = getattr(full, field_name), getattr(quick, field_name)
+        show = lambda v: ",".join(map(str, v)) if isinstance(v, tuple) else str(v)  # noqa: E731
+        return f" (default {show(f)}; with --quick {show(q)})"
+
+    p.add_argument("--out", type=Path, default=None, help="write the records to this JSON file")
+    p.add_argument(
+        "--device", default="cpu", help="cpu or cuda[:N] (on CUDA the dtypes default to fp32,fp16,bf16)"
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help=_help("CPU threads (default: every core this process may use)"),
+    )
+    p.add_argument("--sizes", type=_ints, default=None, help=_help("FP-LIIF output sizes" + both("sizes")))
+    p.add_argument("--batches", type=_ints, default=None, help=_help("batch sizes" + both("batches")))
+    p.add_argument("--dtypes", type=_names, default=None, help=_help("fp32, bf16, fp16" + both("dtypes")))
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help=_help("timed calls per row; the median is reported" + both("repeats")),
+    )
+    p.add_argument(
+        "--warmup", type=int, default=None, help=_help("untimed calls before timing" + both("warmup"))
+    )
+    p.add_argument("--models", type=_names, default=None, help=_help("models" + both("models")))
+    p.add_argument("--backends", type=_names, default=None, help=_help("FP-LIIF backends" + both("backends")))
+    p.add_argument(
+        "--eager-batches",
+        type=_ints,
+        default=None,
+        help=_help("batches of the eager FP-LIIF rows" + both("eager_batches")),
+    )
+    p.add_argument(
+        "--peer-batches",
+        type=_ints,
+        default=None,
+        help=_help("batches of the peer rows" + both("peer_batches")),
+    )
+    p.add_argument(
+        "--pair-repeats",
+        type=int,
+        default=None,
+        help=_help("rounds of the interleaved ratio pairs, 0 to skip" + both("pair_repeats")),
+    )
+    p.add_argument("--no-memory", action="store_true", help="skip the 2048x2048 memory probe")
+    p.add_argument(
+        "--compile", action="store_true", help="torch.compile the fast path's encoder (time it compiled)"
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="a seconds-long subset: FP-LIIF at 64, batch 1, no peers"
+    )
+    q = p.add_argument_group(
+        "quality", "also score a checkpoint's test mean F1 through the fp32 and bf16 paths"
+    )
+    q.add_argument("--quality-checkpoint", type=Path, default=None, help="an fpliif checkpoint")
+    q.add_argument(
+        "--quality-dataset", default=None, help="dataset name for fpliif.data.build_dataset (e.g. lapa)"
+    )
+    q.add_argument("--quality-root", type=Path, default=None, help="the dataset's folder")
+    q.add_argument("--quality-split", default="test", help="split to score")
+
+
+def config_from_args(args: argparse.Namespace) -> BenchConfig:
+    """The ``BenchConfig`` of the command line (the ``--quick`` subset or the full run, overridden)."""
+    over: dict[str, Any] = {
+        "device": args.device,
+        "threads": args.threads,
+        "sizes": args.sizes,
+        "batches": args.batches,
+        "dtypes": args.dtypes,
+        "repeats": args.repeats,
+        "warmup": args.warmup,
+        "models": args.models,
+        "backends": args.backends,
+        "eager_batches": args.eager_batches,
+        "peer_batches": args.peer_batches,
+        "pair_repeats": args.pair_repeats,
+        "compile": args.compile or None,
+    }
+    if args.device.startswith("cuda") and args.dtypes is None:
+        over["dtypes"] = ("fp32", "fp16", "bf16")
+    if args.quick:
+        cfg = BenchConfig.quick_config(**over)
+    else:
+        cfg = BenchConfig(**{k: v for k, v in over.items() if v is not None})
+    if args.no_memory:
+        cfg.memory_size = None
+    for d in cfg.dtypes:
+        if d not in DTYPES:
+            raise ValueError(f"unknown dtype {d!r}; choose from {', '.join(DTYPES)}")
+    return cfg
+
+
+def print_targets(records: Sequence[dict[str, Any]], cfg: BenchConfig) -> None:
+    """The summary's targets, one line each, at the sizes of the run's upscale rows."""
+    print("targets (batch 1):")
+    sizes = {"size": cfg.upscale[1], "small": cfg.upscale[0]} if cfg.upscale else {}
+    for row in summary(records, **sizes):
+        met = {True: "met", False: "NOT met", None: "not measured"}[row["met"]]
+        if row["reference"]:
+            met = f"reference, {met}"
+        noisy = "  (noisy: other processes were busy; re-run on a quiet machine)" if row["noisy"] else ""
+        bound = f"  [{row['bound_note']}: {row['bound']:.2f}]" if row["bound_note"] else ""
+        if row["method"] == "interleaved pair":
+            bound += f"  [interleaved; separate rows: {row['value_rows']:.2f}]"
+        print(f"  {row['target']:60s} {row['value']:10.3f}  goal {row['goal']:g}  {met}{noisy}{bound}")
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    if args.quality_checkpoint is not None and (args.quality_dataset is None or args.quality_root is None):
+        raise ValueError("--quality-checkpoint needs --quality-dataset and --quality-root")
+    t0 = time.perf_counter()
+    records = run_bench(cfg, log=lambda s: print(s, flush=True))
+    if args.quality_checkpoint is not None:
+        res = quality_check(
+            args.quality_checkpoint,
+            args.quality_dataset,
+            args.quality_root,
+            split=args.quality_split,
+            device=cfg.device,
+        )
+        records.append({"kind": "quality", "model": "checkpoint", "backend": "fast", **res})
+        print(f"quality: mean F1 {res['mean_f1']} -> bf16 - fp32 = {res['delta_points']:+.3f} points")
+    wall = time.perf_counter() - t0
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(args.out, json.dumps(records, indent=1, default=float))
+        print(f"wrote {len(records)} records to {args.out}")
+    print_targets(records, cfg)
+    print(f"bench wall time {wall:.0f}s, load average now {load_average()}")
+    return 0
