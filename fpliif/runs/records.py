@@ -13,11 +13,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .launch import stream
 from .paths import Log, rel, resolve, say
 from .training import Run
+
+if TYPE_CHECKING:
+    from ..engine.evaluate import EvalResult
 
 
 def eval_folder(run: Run, split: str, sizes: Sequence[int], score_size: int, dtype: str) -> Path:
@@ -36,7 +39,7 @@ def ensure_eval(
     batch_size: int = 8,
     device: str | None = "cpu",
     log: Log = say,
-):
+) -> EvalResult:
     """``run``'s last checkpoint scored on ``split`` (an ``EvalResult``); reuses the stored record
     when it was made from the same checkpoint (by SHA-256) with the same settings."""
     from ..engine.distributed import resolve_device

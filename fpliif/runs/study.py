@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..engine.config import load_config
 from ..errors import ConfigError, FpliifError
@@ -28,6 +28,9 @@ from .paths import Log, resolve, say
 from .profiles import PARAMS
 from .records import ensure_bench, ensure_eval
 from .training import Run, RunSpec, ensure_run
+
+if TYPE_CHECKING:
+    from ..engine.evaluate import EvalResult
 
 
 class ParameterError(FpliifError):
@@ -81,7 +84,7 @@ class Study:
         self.dry = dry  # plan only: make nothing
         self.data = DataRefs(self.need, self.path, self.out, dry=dry, log=log)
         self._runs: dict[str, Run] = {}
-        self._evals: dict[tuple, Any] = {}
+        self._evals: dict[tuple, EvalResult] = {}
 
     @classmethod
     def from_namespace(cls, namespace: Mapping[str, Any], **kw: Any) -> Study:
@@ -240,7 +243,7 @@ class Study:
             )
         return self._runs[spec.name]
 
-    def evaluate(self, run: Run, sizes: Sequence[int], score_size: int):
+    def evaluate(self, run: Run, sizes: Sequence[int], score_size: int) -> EvalResult:
         """``run`` scored on the test split (``eval_dtype``, ``eval_batch``): an ``EvalResult``."""
         dtype, batch = self.need("eval_dtype", "eval_batch")
         key = (run.name, tuple(sorted(set(sizes))), score_size)
@@ -259,26 +262,26 @@ class Study:
     def main_run(self) -> Run:
         return self.run(self.main_spec())
 
-    def main_eval(self):
+    def main_eval(self) -> EvalResult:
         (sizes,) = self.need("eval_sizes")
         return self.evaluate(self.main_run(), sizes, 256)
 
-    def baseline_eval(self, kind: str = "lapa"):
+    def baseline_eval(self, kind: str = "lapa") -> EvalResult | None:
         spec = self.baseline_spec(kind)
         return None if spec is None else self.evaluate(self.run(spec), [256], 256)
 
-    def celeb_eval(self, seed: int | None = None):
+    def celeb_eval(self, seed: int | None = None) -> EvalResult | None:
         spec = self.celeb_spec(seed)
         if spec is None:
             return None
         (sizes,) = self.need("eval_sizes")
         return self.evaluate(self.run(spec), sizes if seed is None else [256], 256)
 
-    def helen_eval(self, seed: int | None = None):
+    def helen_eval(self, seed: int | None = None) -> EvalResult | None:
         spec = self.helen_spec(seed)
         return None if spec is None else self.evaluate(self.run(spec), [256], 256)
 
-    def group_eval(self, spec: RunSpec):
+    def group_eval(self, spec: RunSpec) -> EvalResult:
         (size,) = self.need("group_eval_size")
         return self.evaluate(self.run(spec), [size], size)
 

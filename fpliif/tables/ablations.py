@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -14,6 +14,7 @@ from ..runs.study import ABLATION_LABELS
 from .common import caption, comparison, group_budget, mean_f1, not_run_table, synth_notes
 
 if TYPE_CHECKING:
+    from ..engine.evaluate import EvalResult
     from ..runs.study import Study
 
 NAME = "ablations"
@@ -31,7 +32,7 @@ PAPER_KEYS = {
 
 def table(
     names: Sequence[str],
-    results: Sequence[Any],
+    results: Sequence[EvalResult],
     parameters: Sequence[int],
     runs: Sequence[str],
     *,

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .. import paper
 from ..report import Table
 from .common import NOT_RUN, caption, describe, eval_text, ours_rows, per_class_table, synth_notes
 
 if TYPE_CHECKING:
+    from ..engine.evaluate import EvalResult
     from ..runs.study import Study
 
 PAPER_SIDE = "FP-LIIF trained on CelebAMask-HQ with the paper's recipe (Table 2)"
 
 
-def table(result: Any, *, caption: str, notes: list[str] | None = None) -> Table:
+def table(result: EvalResult, *, caption: str, notes: list[str] | None = None) -> Table:
     """Table 2 from an evaluation of the (first) CelebAMask-HQ run."""
     ours = ours_rows(result, [*paper.CELEBAMASK_COLUMNS, "mean"])
     return per_class_table(2, ours, caption=caption, notes=notes or [])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .. import paper
 from ..report import Table
 from .common import NOT_RUN, caption, describe, eval_text, ours_rows, per_class_table, synth_notes
 
 if TYPE_CHECKING:
+    from ..engine.evaluate import EvalResult
     from ..runs.study import Study
 
 PAPER_SIDE = "FP-LIIF trained on Helen (Table 3)"
@@ -19,7 +20,7 @@ NO_HELEN = (
 )
 
 
-def table(result: Any, *, caption: str, notes: list[str] | None = None) -> Table:
+def table(result: EvalResult, *, caption: str, notes: list[str] | None = None) -> Table:
     """Table 3 from an evaluation at 256 with Helen's composites (its "Ours" row)."""
     ours = ours_rows(result, list(paper.HELEN_COLUMNS), rows={"at256": "Ours"})
     return per_class_table(3, ours, caption=caption, notes=notes or [])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -13,6 +13,7 @@ from ..report import Table
 from .common import caption, comparison, group_budget, mean_f1, not_run_table, synth_notes
 
 if TYPE_CHECKING:
+    from ..engine.evaluate import EvalResult
     from ..runs.study import Study
 
 NAME = "table5_edge_weight"
@@ -22,7 +23,7 @@ PAPER_SIDE = "FP-LIIF on LaPa, Table 5"
 
 def table(
     weights: Sequence[float],
-    results: Sequence[Any],
+    results: Sequence[EvalResult],
     runs: Sequence[str],
     *,
     size: int,

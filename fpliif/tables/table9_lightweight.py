@@ -4,7 +4,7 @@ peer ``baseline_model`` trained exactly like the main run (SFNet has no maintain
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -13,6 +13,7 @@ from ..report import Table
 from .common import caption, describe, eval_text, score_columns, synth_notes
 
 if TYPE_CHECKING:
+    from ..engine.evaluate import EvalResult
     from ..runs.study import Study
 
 TITLE = "Table 9: a lightweight segmentation model beside ours, F1 (%)"
@@ -20,7 +21,12 @@ PAPER_SIDE = "Table 9 (SFNet and FP-LIIF on LaPa); gap = FP-LIIF − peer"
 
 
 def table(
-    result: Any, peer_result: Any | None, *, peer: str | None, caption: str, notes: list[str] | None = None
+    result: EvalResult,
+    peer_result: EvalResult | None,
+    *,
+    peer: str | None,
+    caption: str,
+    notes: list[str] | None = None,
 ) -> Table:
     """Per class at 256: SFNet and FP-LIIF in the paper, the peer (``peer_result``; None: not run)
     and FP-LIIF (``result``) here, each pair's gap, and ours − the paper's FP-LIIF."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -11,12 +11,13 @@ from ..report import Table
 from .common import caption, describe, score_columns
 
 if TYPE_CHECKING:
+    from ..engine.evaluate import EvalResult
     from ..runs.study import Study
 
 PROTOCOLS = "mean F1 and mIoU (%) per protocol: atX decodes and scores at X; X->256 decodes at X, upscales"
 
 
-def eval_tables(result: Any, caption: str, name: str = "main_eval") -> tuple[Table, Table]:
+def eval_tables(result: EvalResult, caption: str, name: str = "main_eval") -> tuple[Table, Table]:
     """Two tables of an evaluation: mean F1 and mIoU per protocol key (with the paper's row name),
     and F1 per class (and composite) per protocol key."""
     rows, per_class = [], []
