@@ -1,7 +1,7 @@
 """The paper's published numbers, as data, so every table can show them beside ours.
 
-Values are transcribed from the paper's tables; cells lost in extraction are restored where
-docs/paper.md ("Readings") says how, and are otherwise missing (NaN).
+Values are transcribed from the paper's tables; cells lost in extraction are restored where the
+text gives them (docs/paper.md, "Peers") and are otherwise missing (NaN).
 F1 values are in percent. Class keys use our class names (``fpliif.data.info``); the paper's
 column headers are given in ``*_COLUMNS``.
 """
