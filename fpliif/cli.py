@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("fpliif.export", "write an ONNX model at a fixed output size, checked with onnxruntime"),
     "synth": ("fpliif.data.synth.command", "draw a SynthFaces dataset (LaPa or CelebAMask-HQ layout)"),
     "prepare": ("fpliif.data.prepare", "merge CelebAMask-HQ's part masks into label maps and splits"),
-    "run": ("fpliif.pipeline", "run the notebooks of a profile (smoke, quick, demo, paper) into results/"),
+    "run": ("fpliif.runs.cli", "run the notebooks of a profile (smoke, quick, demo, paper) into results/"),
     "robustness": ("fpliif.robustness", "faults and bad input, tried for real: results/robustness.md"),
 }
 

@@ -1,7 +1,7 @@
 """The paper's published numbers, as data, so every table can show them beside ours.
 
-Values are transcribed from the paper's tables (``../shared/paper/fp-liif-paper.txt``); cells
-lost in extraction are restored from NOTES.md where it says so and are otherwise missing (NaN).
+Values are transcribed from the paper's tables; cells lost in extraction are restored where the
+text gives them (docs/paper.md, "Peers") and are otherwise missing (NaN).
 F1 values are in percent. Class keys use our class names (``fpliif.data.info``); the paper's
 column headers are given in ``*_COLUMNS``.
 """
@@ -94,7 +94,7 @@ _T3 = {  # HELEN_COLUMNS order
     "Ours": [95.1, 94, 79.7, 86.3, 87.6, 89.1, 81, 93.6, 91.2],
 }
 
-# -- Table 4 (with NOTES.md): size and speed -------------------------------------------------------
+# -- Table 4 (with docs/paper.md, "Peers"): size and speed ----------------------------------------
 TABLE4 = pd.DataFrame(
     [
         # model, params (M), params / FP-LIIF, GFLOPs (MACs), FPS on an A100
@@ -108,8 +108,8 @@ TABLE4 = pd.DataFrame(
 ).set_index("model")
 TABLE4_NOTE = (
     "Only FP-LIIF's row survived the text extraction intact; DML_CSR's and FARL's parameter counts "
-    "are the paper's ratios (26x, 65x) times 2.29 M (NOTES.md), the FPS of DML_CSR, EAGR and "
-    "AGRNet come from section 5."
+    'are the paper\'s ratios (26x, 65x) times 2.29 M (docs/paper.md, "Peers"), the FPS of DML_CSR, '
+    "EAGR and AGRNet come from section 5."
 )
 
 # -- Table 5: edge weight lambda on LaPa -------------------------------------------------------------

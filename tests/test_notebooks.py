@@ -12,17 +12,8 @@ import papermill
 import pytest
 import yaml
 
-from fpliif.pipeline import (
-    NOTEBOOK_DIR,
-    NOTEBOOKS,
-    PARAMS,
-    PROFILE_DIR,
-    PROFILES,
-    load_profile,
-    notebook_path,
-    parameterize,
-    parameters_cell,
-)
+from fpliif.runs.notebooks import NOTEBOOK_DIR, NOTEBOOKS, notebook_path, parameterize, parameters_cell
+from fpliif.runs.profiles import PARAMS, PROFILE_DIR, PROFILES, load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 STORED = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
@@ -53,7 +44,11 @@ def test_notebook_is_thin_titled_and_parameterized(path):
     assert nb.cells[1].metadata.get("tags") == ["parameters"]
     assert nb.metadata["kernelspec"]["name"] == "python3"
     code = [c.source for c in nb.cells[2:] if c.cell_type == "code"]
-    assert "from fpliif.study import Study" in code[0]
+    assert "from fpliif.runs.study import Study" in code[0]
+    # its module: fpliif/tables/<the notebook's name without a number prefix>.py
+    module = path.stem.split("_", 1)[1] if path.stem[:2].isdigit() else path.stem
+    assert (ROOT / "fpliif" / "tables" / f"{module}.py").is_file(), f"no fpliif/tables/{module}.py"
+    assert f"from fpliif.tables import {module}" in code[0], f"{path.name} does not call its module {module}"
     # thin: no function or class definitions; the logic lives in fpliif/ where tests reach it
     assert not any(line.lstrip().startswith(("def ", "class ")) for src in code for line in src.splitlines())
     assert sum(len(src.splitlines()) for src in code) <= 25

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from fpliif import paper, report
+from fpliif.tables import common
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,13 +38,13 @@ GOLDEN_CSV = """# title: Table X: a test
 
 
 def small_table() -> report.Table:
-    df = report.comparison(
+    df = common.comparison(
         [0, 40], [91.73, 92.4], [90.1, math.nan], index_name="λ", extra={"run": ["r0", "r|40"]}
     )
     return report.Table(
         "t",
         "Table X: a test",
-        report.caption("somewhere", profile="test", commit="abc"),
+        common.caption("somewhere", profile="test", commit="abc"),
         df,
         notes=["a note"],
     )
@@ -88,15 +89,15 @@ def test_stored_tables_render_as_stored(csv):
 
 def test_per_class_table_shows_paper_ours_and_difference():
     ours = {"Ours": {"skin": 90.0, "mean": 80.0}, "Ours128->256": {"skin": 89.0}}
-    t = report.per_class_table(1, ours, caption="c")
+    t = common.per_class_table(1, ours, caption="c")
     d = t.data.set_index(["row", "source"])
     assert d.loc[("Ours", "paper"), "Skin"] == 97.6
     assert d.loc[("Ours", "ours"), "Skin"] == 90.0
-    assert d.loc[("Ours", report.DIFF), "Skin"] == pytest.approx(90.0 - 97.6)
-    assert d.loc[("Ours", report.DIFF), "Mean"] == pytest.approx(80.0 - 92.41)
+    assert d.loc[("Ours", common.DIFF), "Skin"] == pytest.approx(90.0 - 97.6)
+    assert d.loc[("Ours", common.DIFF), "Mean"] == pytest.approx(80.0 - 92.41)
     assert math.isnan(d.loc[("Ours512", "ours"), "Skin"])
     assert list(t.data.columns) == ["row", "source", *paper.LAPA_COLUMNS.values(), "Mean"]
-    assert any("Ours512" in n and report.NOT_RUN in n for n in t.notes)
+    assert any("Ours512" in n and common.NOT_RUN in n for n in t.notes)
     assert "Ours128->256" not in " ".join(t.notes)
 
 
@@ -108,21 +109,21 @@ def test_ours_rows_maps_protocol_keys_to_the_papers_rows():
         "at96": {"f1": [0.9, 0.1, 0.1], "mean_f1": 0.1},  # no paper row
     }
     result = SimpleNamespace(scores=scores, class_names=names)
-    rows = report.ours_rows(result, ["skin", "nose", "overall", "mean"])
+    rows = common.ours_rows(result, ["skin", "nose", "overall", "mean"])
     assert set(rows) == {"Ours", "Ours128->256"}
     assert rows["Ours"] == {"skin": 80.0, "nose": 70.0, "overall": 60.0, "mean": 75.0}
     assert math.isnan(rows["Ours128->256"]["nose"]) and math.isnan(rows["Ours128->256"]["overall"])
 
 
 def test_relative_difference_and_caption():
-    assert report.relative_diff(2.289163, 2.29) == pytest.approx(-0.0365, abs=1e-3)
-    assert math.isnan(report.relative_diff(1.0, math.nan))
-    cap = report.caption("SynthFaces; run main.", profile="demo", commit="abc", paper_side="LaPa.")
+    assert common.relative_diff(2.289163, 2.29) == pytest.approx(-0.0365, abs=1e-3)
+    assert math.isnan(common.relative_diff(1.0, math.nan))
+    cap = common.caption("SynthFaces; run main.", profile="demo", commit="abc", paper_side="LaPa.")
     assert cap == "Ours: SynthFaces; run main; profile demo, commit abc. Paper: LaPa."
 
 
 def test_not_run_table_keeps_the_papers_numbers():
     data = pd.DataFrame({"λ": ["0", "40"], "paper": [91.73, 92.4]})
-    t = report.not_run_table("t5", "Table 5", data, reason="edge_weights is empty", profile="quick")
+    t = common.not_run_table("t5", "Table 5", data, reason="edge_weights is empty", profile="quick")
     md = t.to_markdown()
-    assert "91.73" in md and report.NOT_RUN in md and "profile quick" in md
+    assert "91.73" in md and common.NOT_RUN in md and "profile quick" in md

@@ -1,6 +1,6 @@
 """Evaluation: per-class F1/IoU, mean F1 and mIoU at several output sizes, the paper's "X->256" rows.
 
-Protocols (NOTES.md, "Evaluation protocol used by the peers"):
+Protocols (docs/paper.md, "Evaluation protocol"):
 
 * ``at X``: the model decodes at X x X from its 256 input; the ground truth is the dataset's
   native label map resized (nearest) to X x X. ``at 256`` is the paper's main row, ``at 512``
@@ -11,6 +11,10 @@ Protocols (NOTES.md, "Evaluation protocol used by the peers"):
 
 One confusion matrix per (protocol, size) over the whole split; the background is left out of the
 means. Per-image scores at the scoring size are kept for the worst-case figures.
+
+    result = evaluate(model, dataset, num_classes=11, sizes=(64, 256))     # the protocol
+    result, folder = evaluate_checkpoint("runs/demo/last.pt")             # fpliif eval: a stored record
+    result = EvalResult.load(folder)                                       # read it back
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,9 +38,9 @@ from tqdm.auto import tqdm
 from ..data.transforms import resize_image
 from ..fileio import atomic_write_many
 from ..metrics import SegmentationMetrics, scores_from_confusion
-from ..models.fast import DTYPES as FAST_DTYPES
 from ..models.fast import optimize_for_inference
 from ..models.fpliif import FPLIIF
+from ..precision import autocast, resolve_dtype
 from .distributed import ShardSampler
 
 DEFAULT_SIZES = (64, 96, 128, 192, 256, 512)
@@ -122,6 +127,19 @@ class EvalResult:
         )
         return paths
 
+    @classmethod
+    def load(cls, folder: str | Path) -> EvalResult:
+        """A result written by ``save`` (results.json and per_image.csv; JSON nulls back to NaN)."""
+        folder = Path(folder)
+        payload = json.loads((folder / "results.json").read_text())
+        per_image = folder / "per_image.csv"
+        return cls(
+            scores=_nan_for_none(payload["scores"]),
+            per_image=pd.read_csv(per_image) if per_image.is_file() else pd.DataFrame(),
+            class_names=list(payload["class_names"]),
+            meta=payload.get("meta") or {},
+        )
+
 
 def _parse_key(key: str) -> tuple[str, int]:
     if key.startswith("at"):
@@ -140,13 +158,15 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-DTYPES = {**FAST_DTYPES, "float32": torch.float32}
-
-
-def _autocast(device: torch.device, dtype: str):
-    if dtype in ("fp32", "float32", "off"):
-        return torch.autocast(device.type, enabled=False)
-    return torch.autocast(device.type, dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[dtype])
+def _nan_for_none(obj: Any) -> Any:
+    """The inverse of ``_finite``: None -> NaN."""
+    if obj is None:
+        return float("nan")
+    if isinstance(obj, dict):
+        return {k: _nan_for_none(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_nan_for_none(v) for v in obj]
+    return obj
 
 
 def _decode_all(model: nn.Module, images: torch.Tensor, sizes: list[tuple[int, int]]) -> dict:
@@ -209,11 +229,11 @@ def evaluate(
     model.eval()
     runner, precision = model, dtype
     if fast and isinstance(model, FPLIIF) and not (device.type == "cpu" and dtype == "fp16"):
-        runner = optimize_for_inference(model, dtype=DTYPES[dtype])
+        runner = optimize_for_inference(model, dtype=resolve_dtype(dtype))
         precision = "fp32"  # the fast path runs its own precision; no autocast around it
     for batch in tqdm(loader, desc="eval", disable=not progress or rank != 0, leave=False):
         images = batch["image"].to(device)
-        with _autocast(device, precision):
+        with autocast(device, precision):
             logits = _decode_all(runner, images, [hw[s] for s in sizes])
         gt_score = [resize_labels(lab, score_hw) for lab in batch["label"]]
         for s in sizes:
@@ -250,6 +270,106 @@ def evaluate(
     return EvalResult(scores=scores, per_image=pd.DataFrame(per_image), class_names=names, meta=meta)
 
 
+# -- a stored checkpoint ------------------------------------------------------------------------
+def evaluate_checkpoint(
+    checkpoint: str | Path,
+    out: str | Path | None = None,
+    *,
+    data: str | None = None,
+    root: str | Path | None = None,
+    input_size: int | None = None,
+    split: str = "test",
+    sizes: Sequence[int] = DEFAULT_SIZES,
+    score_size: int = 256,
+    upscale: str = "nearest",
+    batch_size: int = 8,
+    workers: int = 0,
+    device: torch.device | str = "cpu",
+    dtype: str = "fp32",
+    fast: bool = True,
+    skip_bad: bool = False,
+    report_skipped: bool = False,
+    progress: bool = True,
+    run: str | None = None,
+    shown: Callable[[str | Path], str] = str,
+    log: Callable[[str], None] | None = None,
+) -> tuple[EvalResult, Path]:
+    """Score a checkpoint of ``fpliif train`` on ``split`` and store the record (``EvalResult.save``)
+    in ``out`` (default: ``<checkpoint folder>/eval-<data>-<split>``); returns it and its folder.
+
+    ``data``, ``root``, ``input_size``: dataset name, folder and model input size (default: the
+    checkpoint's training data). ``report_skipped`` lists the bad samples in ``out/skipped.json``.
+    The record's ``meta`` says where its numbers come from: the checkpoint (its path as ``shown``
+    and its SHA-256), the model, the data (root as ``shown``) and the provenance; for a training
+    run of the notebooks (``run``: its name) also the evaluation's seconds, otherwise the commit
+    the checkpoint was trained at.
+    """
+    from ..data import build_dataset  # lazy: the data layer pulls in torchvision
+    from ..provenance import file_sha256, provenance
+    from .checkpoint import check_compatible, load_model
+
+    model, ckpt = load_model(checkpoint, device=device)
+    trained_on = (ckpt.get("train_config") or {}).get("data") or {}
+    data = data or trained_on.get("name")
+    root = root or trained_on.get("root")
+    if not data or not root:
+        raise ValueError("the checkpoint does not say which data it was trained on; pass --data and --root")
+    input_size = int(input_size or trained_on.get("image_size") or 256)
+    out = Path(out) if out is not None else Path(checkpoint).parent / f"eval-{data}-{split}"
+    if report_skipped:
+        out.mkdir(parents=True, exist_ok=True)
+    dataset = build_dataset(
+        data,
+        root,
+        split,
+        image_size=None,
+        augment=False,
+        skip_bad=skip_bad,
+        report=out / "skipped.json" if report_skipped else None,
+    )
+    info = dataset.info
+    check_compatible(ckpt, num_classes=info.num_classes, source=str(checkpoint))
+    if log is not None:
+        what = f"run {run}" if run is not None else str(checkpoint)
+        decoded = sorted({int(s) for s in sizes} | {int(score_size)})
+        log(f"evaluating {what} on {split} ({len(dataset)} images) at {decoded} ({dtype}) ...")
+    start = time.perf_counter()
+    result = evaluate(
+        model,
+        dataset,
+        num_classes=info.num_classes,
+        class_names=info.class_names,
+        sizes=sizes,
+        score_size=score_size,
+        input_size=input_size,
+        upscale=upscale,
+        composites=dict(info.composites) if info.composites else None,
+        batch_size=batch_size,
+        workers=workers,
+        device=device,
+        dtype=dtype,
+        progress=progress,
+        fast=fast,
+    )
+    seconds = time.perf_counter() - start
+    source: dict[str, Any] = {"run": run} if run is not None else {}
+    source |= {"checkpoint": shown(checkpoint), "checkpoint_sha256": file_sha256(checkpoint)}
+    if run is None:
+        source["checkpoint_commit"] = ckpt.get("commit")
+    source |= {
+        "model": ckpt["model_name"],
+        "data": {"name": data, "root": shown(root), "split": split, "images": len(dataset)},
+    }
+    if run is not None:
+        source["seconds"] = round(seconds, 1)
+    result.meta |= {**source, **provenance()}
+    result.save(out)
+    if log is not None:
+        mean = 100 * result.scores[f"at{score_size}"]["mean_f1"]
+        log(f"  mean F1 at {score_size}: {mean:.2f} ({seconds:.0f} s)")
+    return result, out
+
+
 # -- command line ------------------------------------------------------------------------------
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True, help="a checkpoint written by fpliif train")
@@ -275,57 +395,26 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data import build_dataset  # lazy: the data layer pulls in torchvision
-    from ..provenance import file_sha256, provenance
-    from .checkpoint import check_compatible, load_model
-
-    model, ckpt = load_model(args.checkpoint, device=args.device)
-    data_cfg = (ckpt.get("train_config") or {}).get("data") or {}
-    name = args.data or data_cfg.get("name")
-    root = args.root or data_cfg.get("root")
-    if not name or not root:
-        raise ValueError("the checkpoint does not say which data it was trained on; pass --data and --root")
-    input_size = int(data_cfg.get("image_size") or 256)
-    out = Path(args.out) if args.out else Path(args.checkpoint).parent / f"eval-{name}-{args.split}"
-    out.mkdir(parents=True, exist_ok=True)
-    dataset = build_dataset(
-        name,
-        root,
-        args.split,
-        image_size=None,
-        augment=False,
-        skip_bad=args.skip_bad,
-        report=out / "skipped.json",
-    )
-    info = dataset.info
-    check_compatible(ckpt, num_classes=info.num_classes, source=str(args.checkpoint))
-    result = evaluate(
-        model,
-        dataset,
-        num_classes=info.num_classes,
-        class_names=info.class_names,
+    result, out = evaluate_checkpoint(
+        args.checkpoint,
+        args.out,
+        data=args.data,
+        root=args.root,
+        split=args.split,
         sizes=args.sizes,
         score_size=args.score_size,
-        input_size=input_size,
         upscale=args.upscale,
-        composites=dict(info.composites) if info.composites else None,
         batch_size=args.batch_size,
         workers=args.workers,
         device=args.device,
         dtype=args.dtype,
         fast=not args.eager,
+        skip_bad=args.skip_bad,
+        report_skipped=True,
     )
-    result.meta |= {
-        "checkpoint": str(args.checkpoint),
-        "checkpoint_sha256": file_sha256(args.checkpoint),
-        "checkpoint_commit": ckpt.get("commit"),
-        "model": ckpt["model_name"],
-        "data": {"name": name, "root": str(root), "split": args.split, "images": len(dataset)},
-        **provenance(),
-    }
-    paths = result.save(out)
+    data = result.meta["data"]
     table = result.table()[["protocol", "size", "mean_f1", "miou"]]
-    print(f"{ckpt['model_name']} on {name}/{args.split} ({len(dataset)} images):")
+    print(f"{result.meta['model']} on {data['name']}/{args.split} ({data['images']} images):")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    print(f"results: {paths['json']}, {paths['csv']}, {paths['per_image']}")
+    print(f"results: {out / 'results.json'}, {out / 'metrics.csv'}, {out / 'per_image.csv'}")
     return 0

@@ -1,4 +1,4 @@
-"""The pipeline: profiles, idempotent ensure_* helpers, the papermill runner and its failure mode."""
+"""The runs: profiles, the study, idempotent ensure_* helpers, the papermill runner and its failure mode."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import nbformat
 import pytest
 import yaml
 
-from fpliif import pipeline
 from fpliif.cli import main
 from fpliif.errors import ConfigError, DataError
-from fpliif.study import Study, model_overrides, override_list
+from fpliif.runs import datasets, notebooks, records, runner, training
+from fpliif.runs.paths import rel, resolve
+from fpliif.runs.profiles import load_profile
+from fpliif.runs.study import ParameterError, Study, model_overrides, override_list
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"n_train": 4, "n_val": 2, "n_test": 2, "size": 32, "seed": 0}
@@ -22,37 +24,37 @@ TINY = {"n_train": 4, "n_val": 2, "n_test": 2, "size": 32, "seed": 0}
 
 # -- small pieces ---------------------------------------------------------------------------------
 def test_resolve_paths(tmp_path):
-    assert pipeline.resolve("results/x") == ROOT / "results/x"
-    assert pipeline.resolve("{out}/data", tmp_path) == tmp_path / "data"
-    assert pipeline.resolve(tmp_path) == tmp_path
+    assert resolve("results/x") == ROOT / "results/x"
+    assert resolve("{out}/data", tmp_path) == tmp_path / "data"
+    assert resolve(tmp_path) == tmp_path
     with pytest.raises(ConfigError):
-        pipeline.resolve("{out}/data")
+        resolve("{out}/data")
 
 
 def test_load_profile_checks_keys_and_parses_overrides(tmp_path):
-    params = pipeline.load_profile("smoke", ["epochs=5", "ablations={}", "root=/x"])
+    params = load_profile("smoke", ["epochs=5", "ablations={}", "root=/x"])
     assert params["epochs"] == 5 and params["ablations"] == {} and params["root"] == "/x"
     bad = tmp_path / "bad.yaml"
     bad.write_text("profile: x\nepohcs: 3\n")
     with pytest.raises(ConfigError, match="epohcs"):
-        pipeline.load_profile(bad)
+        load_profile(bad)
     with pytest.raises(ConfigError, match="no profile named"):
-        pipeline.load_profile("nope")
+        load_profile("nope")
 
 
 def test_select_notebooks_by_name_or_prefix_in_runner_order():
-    assert pipeline.select_notebooks(["table5", "00"]) == ["00_data_overview", "table5_edge_weight"]
-    assert pipeline.select_notebooks(None) == list(pipeline.NOTEBOOKS)
+    assert notebooks.select_notebooks(["table5", "00"]) == ["00_data_overview", "table5_edge_weight"]
+    assert notebooks.select_notebooks(None) == list(notebooks.NOTEBOOKS)
     with pytest.raises(ConfigError, match="no notebook matches"):
-        pipeline.select_notebooks(["table8"])
+        notebooks.select_notebooks(["table8"])
 
 
 def test_injected_assignments_are_python_literals_and_wrap():
     value = {"nonorm": {"norm": "none"}, "unet": {"decoder": "unet", "unet_widths": [32, 24, 16]}, "n": None}
-    text = pipeline.py_assignment("ablations", value, width=40)
+    text = notebooks.py_assignment("ablations", value, width=40)
     assert text.count("\n") > 1 and max(len(line) for line in text.splitlines()) < 80
     assert ast.literal_eval(text.split("=", 1)[1].strip()) == value
-    assert pipeline.py_assignment("x", [True, 1.5, 'a"b']) == 'x = [True, 1.5, "a\\"b"]'
+    assert notebooks.py_assignment("x", [True, 1.5, 'a"b']) == 'x = [True, 1.5, "a\\"b"]'
 
 
 def test_overrides_and_model_variants():
@@ -70,52 +72,50 @@ def test_overrides_and_model_variants():
 
 
 def test_study_refuses_what_its_notebook_did_not_declare():
-    from fpliif.study import ParameterError
-
     study = Study({"profile": "smoke", "out": "results/smoke"})
     with pytest.raises(ParameterError, match="dataset"):
-        study.lapa_data()
+        study.data.lapa()
     with pytest.raises(ConfigError, match="unknown parameter"):
         Study({"profile": "x", "bogus": 1})
 
 
 # -- ensure_* ---------------------------------------------------------------------------------------
 def test_ensure_synth_generates_once_and_refuses_another_set(tmp_path):
-    root = pipeline.ensure_synth(tmp_path / "s", "lapa", **TINY, log=lambda s: None)
+    root = datasets.ensure_synth(tmp_path / "s", "lapa", **TINY, log=lambda s: None)
     meta = root / "synthfaces.json"
     stamp = meta.stat().st_mtime_ns
     first_image = sorted((root / "train" / "images").iterdir())[0]
     image_stamp = first_image.stat().st_mtime_ns
-    assert pipeline.ensure_synth(tmp_path / "s", "lapa", **TINY, log=lambda s: None) == root
+    assert datasets.ensure_synth(tmp_path / "s", "lapa", **TINY, log=lambda s: None) == root
     assert meta.stat().st_mtime_ns == stamp and first_image.stat().st_mtime_ns == image_stamp
     with pytest.raises(DataError, match="another SynthFaces set"):
-        pipeline.ensure_synth(tmp_path / "s", "lapa", **{**TINY, "n_train": 5}, log=lambda s: None)
+        datasets.ensure_synth(tmp_path / "s", "lapa", **{**TINY, "n_train": 5}, log=lambda s: None)
 
 
 def test_ensure_subset_links_the_first_images(tmp_path):
     from fpliif.data import build_dataset
 
-    src = pipeline.ensure_synth(tmp_path / "s", "lapa", **TINY, log=lambda s: None)
-    sub = pipeline.ensure_subset(src, tmp_path / "sub", n_train=2, n_val=None, n_test=1, log=lambda s: None)
+    src = datasets.ensure_synth(tmp_path / "s", "lapa", **TINY, log=lambda s: None)
+    sub = datasets.ensure_subset(src, tmp_path / "sub", n_train=2, n_val=None, n_test=1, log=lambda s: None)
     assert build_dataset("synth", sub, "train").names == build_dataset("synth", src, "train").names[:2]
     assert len(build_dataset("synth", sub, "val")) == 2 and len(build_dataset("synth", sub, "test")) == 1
-    stamp = (sub / pipeline.SUBSET_FILE).stat().st_mtime_ns
-    pipeline.ensure_subset(src, tmp_path / "sub", n_train=2, n_val=None, n_test=1, log=lambda s: None)
-    assert (sub / pipeline.SUBSET_FILE).stat().st_mtime_ns == stamp
-    pipeline.ensure_subset(src, tmp_path / "sub", n_train=3, n_val=None, n_test=1, log=lambda s: None)
+    stamp = (sub / datasets.SUBSET_FILE).stat().st_mtime_ns
+    datasets.ensure_subset(src, tmp_path / "sub", n_train=2, n_val=None, n_test=1, log=lambda s: None)
+    assert (sub / datasets.SUBSET_FILE).stat().st_mtime_ns == stamp
+    datasets.ensure_subset(src, tmp_path / "sub", n_train=3, n_val=None, n_test=1, log=lambda s: None)
     assert len(build_dataset("synth", sub, "train")) == 3
     with pytest.raises(DataError, match="fewer than"):
-        pipeline.ensure_subset(src, tmp_path / "sub2", n_train=9, log=lambda s: None)
+        datasets.ensure_subset(src, tmp_path / "sub2", n_train=9, log=lambda s: None)
 
 
 def test_ensure_prepared_once(tmp_path):
     from fpliif.data import build_dataset
 
-    raw = pipeline.ensure_synth(tmp_path / "raw", "celebamask-hq", **TINY, log=lambda s: None)
-    out = pipeline.ensure_prepared(raw, tmp_path / "prep", log=lambda s: None)
+    raw = datasets.ensure_synth(tmp_path / "raw", "celebamask-hq", **TINY, log=lambda s: None)
+    out = datasets.ensure_prepared(raw, tmp_path / "prep", log=lambda s: None)
     marker = out / "fpliif-prepared.json"
     stamp = marker.stat().st_mtime_ns
-    assert pipeline.ensure_prepared(raw, tmp_path / "prep", log=lambda s: None) == out
+    assert datasets.ensure_prepared(raw, tmp_path / "prep", log=lambda s: None) == out
     assert marker.stat().st_mtime_ns == stamp
     assert build_dataset("synth", out, "train").info.num_classes == 19
 
@@ -133,48 +133,88 @@ TRAIN = [
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory):
-    return pipeline.ensure_synth(tmp_path_factory.mktemp("data") / "s", "lapa", **TINY, log=lambda s: None)
+    return datasets.ensure_synth(tmp_path_factory.mktemp("data") / "s", "lapa", **TINY, log=lambda s: None)
 
 
 def test_ensure_run_trains_reuses_resumes_and_retrains(tiny_data, tmp_path):
     over = [f"data.root={tiny_data}", *TRAIN]
     quiet = {"log": lambda s: None}
-    run = pipeline.ensure_run("a", "smoke", over, tmp_path, **quiet)
+    run = training.ensure_run("a", "smoke", over, tmp_path, **quiet)
     assert run.status == "trained" and run.checkpoint.is_file()
     stamp = run.checkpoint.stat().st_mtime_ns
 
-    again = pipeline.ensure_run("a", "smoke", [*over, "run.threads=2"], tmp_path, **quiet)  # harmless key
+    again = training.ensure_run("a", "smoke", [*over, "run.threads=2"], tmp_path, **quiet)  # harmless key
     assert again.status == "reused" and again.checkpoint.stat().st_mtime_ns == stamp
 
-    twin = pipeline.ensure_run("b", "smoke", over, tmp_path, **quiet)  # same config, other name
+    twin = training.ensure_run("b", "smoke", over, tmp_path, **quiet)  # same config, other name
     assert twin.status == "reused" and twin.dir == run.dir and not (tmp_path / "runs" / "b").exists()
 
-    longer = pipeline.ensure_run("a", "smoke", [*over, "optim.epochs=2"], tmp_path, **quiet)
+    longer = training.ensure_run("a", "smoke", [*over, "optim.epochs=2"], tmp_path, **quiet)
     assert longer.status == "resumed" and [r["epoch"] for r in longer.log] == [1, 2]
 
-    other = pipeline.ensure_run("a", "smoke", [*over, "optim.epochs=2", "optim.lr=0.01"], tmp_path, **quiet)
+    other = training.ensure_run("a", "smoke", [*over, "optim.epochs=2", "optim.lr=0.01"], tmp_path, **quiet)
     assert other.status == "trained" and [r["epoch"] for r in other.log] == [1, 2]
     assert yaml.safe_load((other.dir / "config.yaml").read_text())["optim"]["lr"] == 0.01
 
 
 def test_ensure_eval_reuses_the_result_of_the_same_checkpoint(tiny_data, tmp_path):
-    run = pipeline.ensure_run("a", "smoke", [f"data.root={tiny_data}", *TRAIN], tmp_path, log=lambda s: None)
-    res = pipeline.ensure_eval(run, sizes=[32, 64], score_size=64, log=lambda s: None)
+    run = training.ensure_run("a", "smoke", [f"data.root={tiny_data}", *TRAIN], tmp_path, log=lambda s: None)
+    res = records.ensure_eval(run, sizes=[32, 64], score_size=64, log=lambda s: None)
     stored = next(run.dir.glob("eval-test-*")) / "results.json"
     stamp = stored.stat().st_mtime_ns
-    again = pipeline.ensure_eval(run, sizes=[32, 64], score_size=64, log=lambda s: None)
+    again = records.ensure_eval(run, sizes=[32, 64], score_size=64, log=lambda s: None)
     assert stored.stat().st_mtime_ns == stamp
     assert again.scores["at64"]["mean_f1"] == pytest.approx(res.scores["at64"]["mean_f1"])
     assert set(again.scores) == {"at32", "at64", "32->64"}
     assert list(again.per_image["name"]) == list(res.per_image["name"])
     assert again.meta["checkpoint_sha256"] == res.meta["checkpoint_sha256"]
+    # the record's provenance, key for key (stored records are reused by these)
+    meta = json.loads(stored.read_text())["meta"]
+    assert list(meta) == [
+        *EVAL_KEYS,
+        "run",
+        "checkpoint",
+        "checkpoint_sha256",
+        "model",
+        "data",
+        "seconds",
+        *PROV,
+    ]
+    assert meta["run"] == "a" and meta["checkpoint"] == rel(run.checkpoint) and meta["model"] == "fpliif-tiny"
+    assert meta["data"] == {"name": "synth", "root": rel(tiny_data), "split": "test", "images": 2}
+    assert stored.parent.name == "eval-test-32-64-to64-fp32"
+
+
+EVAL_KEYS = ["sizes", "score_size", "input_size", "upscale", "dtype", "path"]
+PROV = ["commit", "time", "versions", "hardware"]
+
+
+def test_fpliif_eval_records_the_checkpoint_as_given(tiny_data, tmp_path):
+    """``fpliif eval``'s record: the checkpoint's path as given and its commit, no run or seconds."""
+    from fpliif.engine.evaluate import evaluate_checkpoint
+
+    run = training.ensure_run("a", "smoke", [f"data.root={tiny_data}", *TRAIN], tmp_path, log=lambda s: None)
+    result, folder = evaluate_checkpoint(run.checkpoint, sizes=[32], score_size=32, progress=False)
+    assert folder == run.dir / "eval-synth-test"
+    meta = json.loads((folder / "results.json").read_text())["meta"]
+    assert list(meta) == [
+        *EVAL_KEYS,
+        "checkpoint",
+        "checkpoint_sha256",
+        "checkpoint_commit",
+        "model",
+        "data",
+        *PROV,
+    ]
+    assert meta["checkpoint"] == str(run.checkpoint) and meta["data"]["root"] == str(tiny_data)
+    assert set(result.scores) == {"at32"} and not (folder / "skipped.json").exists()
 
 
 def test_ensure_bench_reuses_records_made_with_the_same_arguments(tmp_path):
-    records = [{"kind": "latency", "model": "fpliif", "fps": 1.0}]
-    (tmp_path / "bench.json").write_text(json.dumps(records))
+    stored = [{"kind": "latency", "model": "fpliif", "fps": 1.0}]
+    (tmp_path / "bench.json").write_text(json.dumps(stored))
     (tmp_path / "bench-args.json").write_text(json.dumps(["--quick"]))
-    assert pipeline.ensure_bench(tmp_path, ["--quick"], log=lambda s: None) == records  # no bench run
+    assert records.ensure_bench(tmp_path, ["--quick"], log=lambda s: None) == stored  # no bench run
 
 
 # -- the runner ---------------------------------------------------------------------------------------
@@ -190,7 +230,7 @@ def _notebook(path: Path, body: str) -> Path:
 
 def test_runner_executes_a_smoke_notebook_and_writes_the_manifest(tmp_path):
     out = tmp_path / "res"
-    result = pipeline.run_notebooks(
+    result = runner.run_notebooks(
         "smoke",
         only=["00_data_overview"],
         out=out,
@@ -218,8 +258,8 @@ def test_a_failing_cell_stops_the_run_and_keeps_the_partial_notebook(tmp_path):
     bad = _notebook(tmp_path / "bad.ipynb", 'print("before")\nraise ValueError("boom")')
     after = _notebook(tmp_path / "after.ipynb", "print(1)")
     out = tmp_path / "res"
-    with pytest.raises(pipeline.NotebookFailed) as err:
-        pipeline.run_notebooks("smoke", out=out, notebooks=[bad, after], log=lambda s: None)
+    with pytest.raises(runner.NotebookFailed) as err:
+        runner.run_notebooks("smoke", out=out, notebooks=[bad, after], log=lambda s: None)
     message = str(err.value)
     assert (
         "\n" not in message and "bad.ipynb" in message and "ValueError: boom" in message and "In[" in message
@@ -240,8 +280,8 @@ def test_cli_run_exits_non_zero_with_one_line_on_a_failing_cell(tmp_path, monkey
     nbdir.mkdir()
     _notebook(nbdir / "00_first.ipynb", "x = 1")
     _notebook(nbdir / "01_bad.ipynb", "1 / 0")
-    monkeypatch.setattr(pipeline, "NOTEBOOK_DIR", nbdir)
-    monkeypatch.setattr(pipeline, "NOTEBOOKS", ("00_first", "01_bad"))
+    monkeypatch.setattr(notebooks, "NOTEBOOK_DIR", nbdir)
+    monkeypatch.setattr(notebooks, "NOTEBOOKS", ("00_first", "01_bad"))
     rc = main(["run", "smoke", "--out", str(tmp_path / "res")])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2
@@ -258,7 +298,7 @@ def test_dry_run_of_the_paper_profile_explains_the_plan(capsys):
     assert "torchrun --nproc_per_node=4 -m fpliif train --config paper-lapa" in out
     assert "run group-base" in out and "same config as run main" in out
     assert "fpliif bench --out results/paper/bench/bench.json --device cuda" in out
-    for name in pipeline.NOTEBOOKS:
+    for name in notebooks.NOTEBOOKS:
         assert f"{name}:" in out
     problems = out.split("problem(s)")[1] if "problem(s)" in out else ""
     # on a machine without the datasets the only problems are the missing datasets
@@ -274,47 +314,4 @@ def test_dry_run_smoke_has_no_problems(capsys, tmp_path):
 
 def test_kernel_runs_this_python():
     """The runner's default kernel (python3) starts this environment's Python (CI registers none)."""
-    assert pipeline.kernel_python("python3") == sys.executable
-
-
-def test_speed_tables_read_the_peer_and_upscale_rows(tmp_path, monkeypatch):
-    """Table 4's light peer takes the bench's BiSeNet row at the bench's own size (512) when there
-    is none at 256; Table 6's 64->256 row shows the fast and the paper-faithful eager FPS."""
-
-    def lat(model, backend, out, fps, pred=None, inp=256):
-        return {
-            "kind": "latency",
-            "model": model,
-            "backend": backend,
-            "dtype": "fp32",
-            "input_size": inp,
-            "out_size": out,
-            "pred_size": pred or out,
-            "batch": 1,
-            "fps": fps,
-            "gflops_per_s": 100.0,
-            "gmacs": 1.0,
-            "paper_gmacs": 27.2,
-            "cpu": "test cpu",
-            "threads": 2,
-        }
-
-    records = [
-        lat("fpliif", "fast", 256, 1.0),
-        lat("fpliif", "fast", 256, 3.0, pred=64),
-        lat("fpliif", "eager", 256, 0.5),
-        lat("fpliif", "eager", 256, 2.0, pred=64),
-        lat("bisenet", "eager", 512, 6.0, inp=512),
-    ]
-    study = Study(
-        {"profile": "t", "out": str(tmp_path), "baseline_model": "bisenet-r18", "bench_args": ["--quick"]}
-    )
-    monkeypatch.setattr(study, "bench", lambda: records)
-    t4 = study.table4().data.set_index("model")
-    peer = t4.loc["bisenet-r18 (Table 9's light peer)"]
-    assert peer["FPS here"] == 6.0 and peer["measured as"] == "eager fp32 b1 512->512"
-    assert t4.loc["FP-LIIF", "FPS here"] == 1.0
-    t6 = study.table6().data.set_index("output size")
-    assert t6.loc["64->256 (fp32)", "FPS here, fast fp32"] == 3.0
-    assert t6.loc["64->256 (fp32)", "FPS here, eager fp32"] == 2.0
-    assert t6.loc["256", "FPS here, eager fp32"] == 0.5
+    assert runner.kernel_python("python3") == sys.executable

@@ -1,0 +1,231 @@
+"""Training runs, reused when finished with the same configuration (``ensure_run``).
+
+A run is a folder ``<out>/runs/<name>/`` written by ``fpliif train``: ``config.yaml``, ``log.jsonl``
+and ``last.pt``. ``ensure_run`` reuses a finished run of the same configuration (here or under
+another name), resumes an unfinished one, retrains a folder that holds another configuration, and
+trains otherwise: in this process, or through ``torchrun`` when ``nproc > 1``.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..engine.config import flatten_config, load_config
+from ..errors import FpliifError
+from .datasets import dataset_info_at
+from .launch import torchrun_train
+from .paths import Log, rel, resolve, say
+
+# Keys that do not change what a run computes: a run differing only in these is reused.
+REUSE_IGNORED = frozenset(
+    {"run.out", "run.device", "run.threads", "run.log_every", "data.workers", "data.cache"}
+)
+# Keys by which a finished-but-shorter run can be continued (resumed) rather than retrained.
+RESUME_ALLOWED = frozenset({"optim.epochs", "run.max_minutes"})
+
+
+def config_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> set[str]:
+    """Dotted keys whose values differ between two config dicts, ignoring ``REUSE_IGNORED``."""
+    fa, fb = flatten_config(a), flatten_config(b)
+    return {k for k in fa.keys() | fb.keys() if fa.get(k) != fb.get(k)} - REUSE_IGNORED
+
+
+def runs_dir(out_root: str | Path) -> Path:
+    return resolve(out_root) / "runs"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A training run to ensure: a preset, overrides and a name (its folder under runs/)."""
+
+    name: str
+    config: str
+    overrides: tuple[str, ...] = ()
+    label: str = ""
+    nproc: int = 1
+
+    def train_config(self, out_root: str | Path):
+        return load_config(self.config, [*self.overrides, f"run.out={runs_dir(out_root) / self.name}"])
+
+    def command(self, out_root: str | Path) -> str:
+        """The equivalent command line (for plans and captions)."""
+        head = (
+            "fpliif train" if self.nproc <= 1 else f"torchrun --nproc_per_node={self.nproc} -m fpliif train"
+        )
+        sets = " ".join(
+            f"-o {shlex.quote(o)}"
+            for o in (*self.overrides, f"run.out={rel(runs_dir(out_root) / self.name)}")
+        )
+        return f"{head} --config {self.config} {sets}"
+
+
+@dataclass
+class Run:
+    """A run folder with a checkpoint that reached its configured epochs (``status`` says how)."""
+
+    name: str
+    dir: Path
+    config: Any  # TrainConfig
+    status: str  # reused | resumed | trained
+    label: str = ""
+    seconds: float = 0.0  # training time spent by this call
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.dir / "last.pt"
+
+    @property
+    def log(self) -> list[dict[str, Any]]:
+        path = self.dir / "log.jsonl"
+        if not path.is_file():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def train_seconds(self) -> float:
+        """Wall time of the training (summed over resumed segments), from log.jsonl."""
+        total, seg = 0.0, 0.0
+        for rec in self.log:
+            if rec["elapsed_s"] < seg:  # a resumed segment restarts the clock
+                total += seg
+            seg = rec["elapsed_s"]
+        return total + seg
+
+    def parameters(self) -> int:
+        from ..models import build_model
+        from ..models.complexity import count_parameters
+
+        info = dataset_info_at(self.config.data.name, self.config.data.root)
+        model = build_model(self.config.model.name, num_classes=info.num_classes, **self.config.model.options)
+        return count_parameters(model)
+
+    def describe(self) -> str:
+        """One line: model, preset and recipe, data size, time."""
+        c = self.config
+        o, d = c.optim, c.data
+        try:
+            n_train = sum(1 for _ in (Path(d.root) / d.train_split / "images").iterdir())
+            images = f"{n_train} images"
+        except OSError:
+            images = "the training split"
+        opts = "".join(f", {k}={v}" for k, v in c.model.options.items())
+        points = f", {o.sample_points} sampled px/image" if o.sample_points else ""
+        text = (
+            f"{c.model.name}{opts} ({self.parameters() / 1e6:.2f} M params), {o.epochs} epochs of {images}, "
+            f"batch {o.batch_size}, lr {o.lr:g}, λ={o.edge_weight:g}, {d.image_size} px input{points}, "
+            f"{o.amp}, seed {c.run.seed}"
+        )
+        secs = self.train_seconds()
+        if secs:
+            text += f", trained in {secs / 60:.1f} min"
+        return text
+
+
+def checkpoint_epoch(path: Path) -> int:
+    """Epochs completed by a checkpoint (0 if unreadable)."""
+    from ..engine.checkpoint import load_checkpoint
+
+    try:
+        return int(load_checkpoint(path).get("epoch") or 0)
+    except FpliifError:
+        return 0
+
+
+def run_state(run_dir: Path, cfg: Any) -> tuple[str, int]:
+    """(state, epochs done) of ``run_dir`` for config ``cfg``: ``finished`` (reusable), ``resume``
+    (same run, fewer epochs done than asked), ``stale`` (another config) or ``new``."""
+    saved = run_dir / "config.yaml"
+    last = run_dir / "last.pt"
+    if not saved.is_file():
+        return ("stale" if run_dir.exists() and any(run_dir.iterdir()) else "new"), 0
+    diff = config_diff(yaml.safe_load(saved.read_text()) or {}, cfg.to_dict())
+    done = checkpoint_epoch(last) if last.is_file() else 0
+    if diff - RESUME_ALLOWED:
+        return "stale", done
+    if done >= cfg.optim.epochs:
+        return ("finished" if not diff else "stale"), done
+    return ("resume" if done > 0 else "new"), done
+
+
+def find_twin(cfg: Any, root: Path, exclude: str) -> Path | None:
+    """Another run folder under ``root`` trained with the same config (finished or resumable)."""
+    if not root.is_dir():
+        return None
+    for other in sorted(root.iterdir()):
+        if other.name == exclude or not (other / "config.yaml").is_file():
+            continue
+        state, _ = run_state(other, cfg)
+        if state in ("finished", "resume"):
+            return other
+    return None
+
+
+def ensure_run(
+    name: str,
+    config: str,
+    overrides: Sequence[str] = (),
+    out_root: str | Path = "results/smoke",
+    *,
+    nproc: int = 1,
+    label: str = "",
+    log: Log = say,
+) -> Run:
+    """A finished training run ``out_root/runs/<name>`` of preset ``config`` with ``overrides``.
+
+    Reuses a finished run with the same config (``config.yaml``, ignoring ``REUSE_IGNORED``) whose
+    ``last.pt`` reached the configured epochs, here or under another name; resumes an unfinished
+    one (``--resume`` semantics); retrains a folder that holds another config; trains otherwise,
+    in this process, or through ``torchrun --nproc_per_node=nproc`` when ``nproc > 1``.
+    """
+    spec = RunSpec(name, config, tuple(overrides), label, nproc)
+    root = runs_dir(out_root)
+    cfg = spec.train_config(out_root)
+    run_dir = Path(cfg.run.out)
+    state, done = run_state(run_dir, cfg)
+    if state in ("new", "stale"):
+        twin = find_twin(cfg, root, exclude=name)
+        if twin is not None:
+            log(f"run {name}: same config as run {twin.name}; using it")
+            return ensure_run(twin.name, config, overrides, out_root, nproc=nproc, label=label, log=log)
+    if state == "finished":
+        log(f"run {name}: reusing {rel(run_dir)} ({done} epochs done)")
+        return Run(name, run_dir, cfg, "reused", label)
+    if state == "stale":
+        log(f"run {name}: {rel(run_dir)} holds a run of another config; training it anew")
+        shutil.rmtree(run_dir)
+    resume = state == "resume"
+    what = f"resuming after epoch {done}" if resume else "training"
+    log(f"run {name}: {what} ({cfg.optim.epochs} epochs) -> {rel(run_dir)}")
+    start = time.perf_counter()
+    if nproc > 1:
+        torchrun_train(cfg, run_dir, nproc, resume=resume, log=log)
+    else:
+        from ..engine.train import train
+
+        summary = train(cfg, resume=resume, progress=False)
+        best = summary.get("best_mean_f1")
+        log(f"  {summary['epochs']} epochs" + (f", val mean F1 {100 * best:.2f}" if best is not None else ""))
+    seconds = time.perf_counter() - start
+    log(f"  done in {seconds / 60:.1f} min")
+    return Run(name, run_dir, cfg, "resumed" if resume else "trained", label, seconds)
+
+
+__all__ = [
+    "REUSE_IGNORED",
+    "RESUME_ALLOWED",
+    "Run",
+    "RunSpec",
+    "config_diff",
+    "ensure_run",
+    "find_twin",
+    "run_state",
+    "runs_dir",
+]

@@ -1,0 +1,83 @@
+"""Section 5.1 ablations: LaPa mean F1 of the comparison group's variants beside the paper's."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from .. import paper
+from ..report import Table
+from ..runs.study import ABLATION_LABELS
+from .common import caption, comparison, group_budget, mean_f1, not_run_table, synth_notes
+
+if TYPE_CHECKING:
+    from ..engine.evaluate import EvalResult
+    from ..runs.study import Study
+
+NAME = "ablations"
+TITLE = "Section 5.1 ablations: LaPa mean F1 (%)"
+PAPER_SIDE = "FP-LIIF on LaPa, section 5.1 (no-ensemble: not reported)"
+# variant -> the model name of its row in paper.ABLATIONS
+PAPER_KEYS = {
+    "base": "fpliif",
+    "nonorm": "fpliif-nonorm",
+    "bn": "fpliif-bn",
+    "unet": "fpliif-unet",
+    "noens": "fpliif-noens",
+}
+
+
+def table(
+    names: Sequence[str],
+    results: Sequence[EvalResult],
+    parameters: Sequence[int],
+    runs: Sequence[str],
+    *,
+    size: int,
+    caption: str,
+    notes: list[str] | None = None,
+) -> Table:
+    """One row per variant (``base`` and the ablation names): the paper's mean F1, ours (the run's
+    evaluation at ``size``), the difference, the model's parameters and the run."""
+    df = comparison(
+        [ABLATION_LABELS.get(n, n) for n in names],
+        [paper.ABLATIONS.get(PAPER_KEYS.get(n, n), math.nan) for n in names],
+        [mean_f1(r, f"at{size}") for r in results],
+        index_name="variant",
+        extra={"params (M)": [p / 1e6 for p in parameters], "run": list(runs)},
+    )
+    return Table(NAME, TITLE, caption, df, column_decimals={"params (M)": 3}, notes=notes or [])
+
+
+def not_run(profile: str) -> Table:
+    labels = [
+        ABLATION_LABELS.get(k.replace("fpliif-", "").replace("fpliif", "base"), k)
+        for k in paper.ABLATIONS.index
+    ]
+    data = pd.DataFrame({"variant": labels, "paper": paper.ABLATIONS.values})
+    return not_run_table(NAME, TITLE, data, reason="ablations is empty", profile=profile)
+
+
+def make(study: Study) -> Table:
+    (ablations,) = study.need("ablations")
+    if not ablations:
+        return not_run(study.profile)
+    base, _ = study.group_base()
+    names = ["base", *ablations]
+    specs = [base if n == "base" else study.group_spec("ablation", n) for n in names]
+    runs = [study.run(s) for s in specs]
+    results = [study.group_eval(s) for s in specs]
+    (size,) = study.need("group_eval_size")
+    cap = caption(group_budget(study), profile=study.profile, paper_side=PAPER_SIDE)
+    return table(
+        names,
+        results,
+        [r.parameters() for r in runs],
+        [s.name for s in specs],
+        size=size,
+        caption=cap,
+        notes=synth_notes(study.data.group()),
+    )

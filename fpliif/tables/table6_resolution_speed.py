@@ -1,0 +1,83 @@
+"""Table 6: one 256x256 input decoded at each output size: the paper's GFLOPs and A100 FPS beside our
+exact MAC count and the bench's speeds here."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .. import paper
+from ..report import Table
+from .common import bench_note, caption, latency, relative_diff
+
+if TYPE_CHECKING:
+    from ..runs.study import Study
+
+TITLE = "Table 6: output size, cost and speed"
+PAPER_SIDE = "Table 6, A100, 256x256 input"
+GMACS_NOTE = (
+    "GMACs ours: the paper-faithful count of our FP-LIIF (256x256 input) - the paper's 'GFLOPs' are "
+    'multiply-accumulates (docs/paper.md, "Counting operations"); 512 is ours only.'
+)
+
+
+def _size_row(records: Sequence[Mapping[str, Any]], size: int, macs: float) -> dict[str, Any]:
+    p = paper.TABLE6.loc[size] if size in paper.TABLE6.index else None
+    recs = {
+        "fast fp32": latency(records, "fpliif", size),
+        "fast bf16": latency(records, "fpliif", size, dtype="bf16"),
+        "eager fp32": latency(records, "fpliif", size, backend="eager"),
+    }
+    return {
+        "output size": str(size),
+        "GFLOPs paper": p.gflops if p is not None else math.nan,
+        "GMACs ours": macs,
+        "diff (%)": relative_diff(macs, p.gflops if p is not None else math.nan),
+        "FPS paper (A100)": p.fps_a100 if p is not None else math.nan,
+        **{f"FPS here, {k}": (r["fps"] if r else math.nan) for k, r in recs.items()},
+        "GFLOP/s here, fast fp32": recs["fast fp32"]["gflops_per_s"] if recs["fast fp32"] else math.nan,
+    }
+
+
+def table(records: Sequence[Mapping[str, Any]], *, bench_args: Sequence[str], profile: str) -> Table:
+    """Table 6 from the bench's records: one row per output size, then the 64->256 rows."""
+    from ..models import build_model
+    from ..models.complexity import count_macs
+
+    model = build_model("fpliif", num_classes=11).to("meta")
+    rows = [
+        _size_row(records, s, count_macs(model, input_size=256, out_size=s) / 1e9)
+        for s in [*paper.TABLE6.index, 512]
+    ]
+    for dtype in ("fp32", "bf16"):
+        r = latency(records, "fpliif", 256, dtype=dtype, pred=64)
+        e = latency(records, "fpliif", 256, backend="eager", dtype=dtype, pred=64)
+        if r or e:
+            row = {"output size": f"64->256 ({dtype})", "GMACs ours": (r or e)["paper_gmacs"]}
+            if r:
+                row[f"FPS here, fast {dtype}"] = r["fps"]
+            if e and dtype == "fp32":
+                row["FPS here, eager fp32"] = e["fps"]
+            rows.append(row)
+    measured = sorted(
+        {r["out_size"] for r in records if r.get("kind") == "latency" and r["model"] == "fpliif"}
+    )
+    notes = [
+        GMACS_NOTE,
+        f"Output sizes measured by the bench in this profile: {measured or 'none'}; others empty.",
+    ]
+    cap = caption(
+        f"exact MAC counts; {bench_note(records, bench_args)}", profile=profile, paper_side=PAPER_SIDE
+    )
+    df = pd.DataFrame(rows, columns=list(rows[0]))
+    dec = {"FPS paper (A100)": 0, "GFLOP/s here, fast fp32": 1}
+    return Table("table6_resolution_speed", TITLE, cap, df, column_decimals=dec, notes=notes)
+
+
+def make(study: Study) -> Table:
+    records = study.bench()
+    (args,) = study.need("bench_args")
+    return table(records, bench_args=args, profile=study.profile)
