@@ -25,7 +25,7 @@ same code):
   allows one to be mounted (a user + mount namespace, else as root); where it allows none, the
   report says that only the injected faults ran.
 * ``notebooks`` (``notebooks.py``): a failing cell must stop the batch runner
-  (``fpliif.pipeline.run_notebooks`` and ``fpliif run``) with an error, keep the partly executed
+  (``fpliif.runs.runner.run_notebooks`` and ``fpliif run``) with an error, keep the partly executed
   notebook and run nothing after it.
 
 Real faults, not mocks, wherever they can be had: SIGKILL of a real ``fpliif train`` process (held

@@ -1,4 +1,4 @@
-"""Family ``notebooks``: a failing cell must stop the batch runner (``fpliif.pipeline.run_notebooks``
+"""Family ``notebooks``: a failing cell must stop the batch runner (``fpliif.runs.runner.run_notebooks``
 and ``fpliif run``) with an error naming the notebook, keep the partly executed notebook and run
 nothing after it."""
 
@@ -54,8 +54,8 @@ def _check(fam: Family, out: Path, failing: Path, marker: Path, raised: bool, ho
 
 
 def run(fam: Family, work: Path, *, quick: bool = False, seed: int = 0) -> None:
-    from .. import pipeline
     from ..errors import FpliifError
+    from ..runs import runner
 
     work.mkdir(parents=True, exist_ok=True)
     marker = work / "after-ran"
@@ -75,7 +75,7 @@ def run(fam: Family, work: Path, *, quick: bool = False, seed: int = 0) -> None:
     out = work / "out-library"
     profile.write_text(f"out: {json.dumps(str(out))}\n")
     try:
-        pipeline.run_notebooks(
+        runner.run_notebooks(
             str(profile), out=str(out), notebooks=[failing, after], log=lambda message: None
         )
     except Exception as exc:  # noqa: BLE001 - the runner must raise
@@ -86,14 +86,14 @@ def run(fam: Family, work: Path, *, quick: bool = False, seed: int = 0) -> None:
     if raised is not None and not isinstance(raised, FpliifError):
         message += " (not an FpliifError: the command line would print a traceback)"
         raised = None
-    _check(fam, out, failing, marker, raised is not None, "fpliif.pipeline.run_notebooks", message)
+    _check(fam, out, failing, marker, raised is not None, "fpliif.runs.runner.run_notebooks", message)
 
     out = work / "out-cli"
     names = {failing.stem: failing, after.stem: after}
     marker.unlink(missing_ok=True)
     with (
-        patched(pipeline, "select_notebooks", lambda only: list(names)),
-        patched(pipeline, "notebook_path", lambda name: names[name]),
+        patched(runner, "select_notebooks", lambda only: list(names)),
+        patched(runner, "notebook_path", lambda name: names[name]),
     ):
         rc, _, err = run_cli(["run", str(profile), "--out", str(out)])
     ok, line = one_line_error(rc, err, "run")
