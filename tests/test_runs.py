@@ -157,6 +157,21 @@ def test_ensure_run_trains_reuses_resumes_and_retrains(tiny_data, tmp_path):
     assert yaml.safe_load((other.dir / "config.yaml").read_text())["optim"]["lr"] == 0.01
 
 
+def test_run_state_reads_stored_configs_through_the_dataclasses(tmp_path):
+    """A run stored before a config key existed is the same run when the key keeps its default;
+    setting the key, or a stored config that no longer parses, makes it stale."""
+    cfg = training.load_config("smoke")
+    stored = cfg.to_dict()
+    del stored["optim"]["batch_per_device"]  # written by a version without the key
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(stored))
+    assert training.run_state(tmp_path, cfg) == ("new", 0)
+    cfg.optim.batch_per_device = True
+    assert training.run_state(tmp_path, cfg) == ("stale", 0)
+    stored["optim"]["no_such_key"] = 1
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(stored))
+    assert training.run_state(tmp_path, training.load_config("smoke")) == ("stale", 0)
+
+
 def test_ensure_eval_reuses_the_result_of_the_same_checkpoint(tiny_data, tmp_path):
     run = training.ensure_run("a", "smoke", [f"data.root={tiny_data}", *TRAIN], tmp_path, log=lambda s: None)
     res = records.ensure_eval(run, sizes=[32, 64], score_size=64, log=lambda s: None)

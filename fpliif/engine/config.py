@@ -49,6 +49,7 @@ class ModelSpec:
 class OptimConfig:
     epochs: int = 400  # paper
     batch_size: int = 64  # global batch over all ranks: paper 64 (LaPa), 33 (CelebAMask-HQ)
+    batch_per_device: bool = False  # True: batch_size is each rank's batch (33 does not divide by 4 GPUs)
     lr: float = 5e-4  # Adam, paper
     lr_step: int = 20  # paper: "decreased by a factor of 10 after every 20 epochs" (as printed)
     lr_gamma: float = 0.1  # paper

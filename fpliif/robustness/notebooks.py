@@ -75,9 +75,7 @@ def run(fam: Family, work: Path, *, quick: bool = False, seed: int = 0) -> None:
     out = work / "out-library"
     profile.write_text(f"out: {json.dumps(str(out))}\n")
     try:
-        runner.run_notebooks(
-            str(profile), out=str(out), notebooks=[failing, after], log=lambda message: None
-        )
+        runner.run_notebooks(str(profile), out=str(out), notebooks=[failing, after], log=lambda message: None)
     except Exception as exc:  # noqa: BLE001 - the runner must raise
         raised: BaseException | None = exc
     else:

@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from ..engine.config import flatten_config, load_config
-from ..errors import FpliifError
+from ..engine.config import TrainConfig, flatten_config, load_config
+from ..errors import ConfigError, FpliifError
 from .datasets import dataset_info_at
 from .launch import torchrun_train
 from .paths import Log, rel, resolve, say
@@ -146,7 +146,11 @@ def run_state(run_dir: Path, cfg: Any) -> tuple[str, int]:
     last = run_dir / "last.pt"
     if not saved.is_file():
         return ("stale" if run_dir.exists() and any(run_dir.iterdir()) else "new"), 0
-    diff = config_diff(yaml.safe_load(saved.read_text()) or {}, cfg.to_dict())
+    try:  # through the dataclasses, so a key added since with its default still matches
+        stored = TrainConfig.from_dict(yaml.safe_load(saved.read_text()) or {}, source=str(saved)).to_dict()
+    except (ConfigError, yaml.YAMLError):
+        return "stale", 0
+    diff = config_diff(stored, cfg.to_dict())
     done = checkpoint_epoch(last) if last.is_file() else 0
     if diff - RESUME_ALLOWED:
         return "stale", done
