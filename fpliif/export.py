@@ -34,6 +34,7 @@ from .errors import FpliifError
 from .models import FPLIIF, MODELS, build_model
 from .models.decoder import make_coord
 from .models.fast import FastLIIFDecoder
+from .models.segmenter import resample_logits
 from .sizes import as_size
 
 OPSET = 18
@@ -58,9 +59,9 @@ class FixedSizeFPLIIF(nn.Module):
         model = model.eval()
         self.out_size = as_size(out_size)
         self.input_size = as_size(input_size)
-        self.liif = model.config.decoder == "liif"
+        self.implicit = model.implicit
         self.encoder = model.encoder
-        if not self.liif:
+        if not self.implicit:
             self.decoder = model.decoder
             return
         dec = FastLIIFDecoder(model.decoder, dtype=torch.float32, chunk_rows=1 << 62)
@@ -76,11 +77,8 @@ class FixedSizeFPLIIF(nn.Module):
         self.register_buffer("weight", weight.view(-1, 1))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if not self.liif:
-            logits = self.decoder(*self.encoder.forward_features(images))
-            if tuple(logits.shape[-2:]) != self.out_size:
-                logits = F.interpolate(logits, size=self.out_size, mode="bilinear", align_corners=False)
-            return logits
+        if not self.implicit:
+            return resample_logits(self.decoder(*self.encoder.forward_features(images)), self.out_size)
         dec = self.dec
         latent = self.encoder(images)
         b = latent.shape[0]

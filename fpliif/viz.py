@@ -1,27 +1,33 @@
 """Figures of the notebooks: label overlays, sample grids, class frequencies, training curves,
 worst-case panels (the paper's Figures 10 and 11) and one face at several output sizes (Figures 3, 4).
 
-Every function returns a ``matplotlib.figure.Figure`` drawn on the Agg canvas (no pyplot state, no
-display needed); ``save(fig, path)`` writes a PNG without a timestamp. Notebooks show the saved
-PNG, so what a reader sees is exactly the file in ``results/<profile>/figures/``.
+Every figure function returns a ``matplotlib.figure.Figure`` drawn on the Agg canvas (no pyplot
+state, no display needed); ``save(fig, path)`` writes a PNG without a timestamp. Notebooks show
+the saved PNG, so what a reader sees is exactly the file in ``results/<profile>/figures/``.
+
+``colorize`` and ``overlay`` are the one place label maps get their colours, for the figures and
+for ``fpliif predict`` alike; they need only numpy (matplotlib is imported when a figure is drawn).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 DPI = 100
 
 
 def new_figure(width: float, height: float) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width, height), dpi=DPI)
     FigureCanvasAgg(fig)
     return fig
@@ -46,7 +52,8 @@ def to_uint8_image(image: Any) -> np.ndarray:
 
 
 def colorize(label: Any, palette: Sequence[tuple[int, int, int]]) -> np.ndarray:
-    """Label map [H,W] -> RGB uint8 [H,W,3]; ids outside the palette (255 = ignore) are white."""
+    """Label map [H,W] (array or tensor) -> RGB uint8 [H,W,3] in the dataset's palette
+    (``data.info``); ids outside the palette (255 = ignore) are white."""
     lab = np.asarray(label.cpu() if hasattr(label, "cpu") else label).astype(np.int64)
     table = np.full((256, 3), 255, dtype=np.uint8)
     table[: len(palette)] = np.asarray(palette, dtype=np.uint8)
@@ -56,7 +63,9 @@ def colorize(label: Any, palette: Sequence[tuple[int, int, int]]) -> np.ndarray:
 def overlay(
     image: Any, label: Any, palette: Sequence[tuple[int, int, int]], alpha: float = 0.5
 ) -> np.ndarray:
-    """The colour label map blended over the image (label resized nearest to the image if needed)."""
+    """The colour label map blended over the image, [H,W,3] uint8: ``alpha`` of the colour on every
+    labelled pixel, background (id 0) left as it is. A label map of another size than the image
+    is resized nearest to it (and then paints every pixel)."""
     img = to_uint8_image(image)
     col = colorize(label, palette)
     if col.shape[:2] != img.shape[:2]:
@@ -71,6 +80,8 @@ def overlay(
 
 
 def _legend(fig: Figure, class_names: Sequence[str], palette: Sequence[tuple[int, int, int]], ncol: int = 6):
+    from matplotlib.patches import Patch
+
     handles = [
         Patch(facecolor=np.asarray(c) / 255, edgecolor="0.5", label=n)
         for n, c in zip(class_names, palette, strict=True)

@@ -18,8 +18,9 @@ from fpliif.engine.checkpoint import (
 from fpliif.engine.config import TrainConfig, load_config
 from fpliif.engine.distributed import GlobalBatchSampler, ShardSampler
 from fpliif.engine.sampling import SeededView, pixel_coords, sample_seed
-from fpliif.engine.train import check_resume_compatible, resolve_amp
+from fpliif.engine.train import check_resume_compatible
 from fpliif.errors import CheckpointError, ConfigError
+from fpliif.precision import training_dtype
 
 
 # -- config ---------------------------------------------------------------------------------
@@ -61,10 +62,10 @@ def test_resume_compatibility():
 
 
 def test_amp_resolution():
-    assert resolve_amp("auto", torch.device("cpu")) == torch.bfloat16
-    assert resolve_amp("fp32", torch.device("cpu")) is None
+    assert training_dtype("auto", torch.device("cpu")) == torch.bfloat16
+    assert training_dtype("fp32", torch.device("cpu")) is None
     with pytest.raises(ConfigError, match="fp16 needs CUDA"):
-        resolve_amp("fp16", torch.device("cpu"))
+        training_dtype("fp16", torch.device("cpu"))
 
 
 # -- samplers ---------------------------------------------------------------------------------

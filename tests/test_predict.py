@@ -10,8 +10,8 @@ from PIL import Image
 
 from fpliif import build_model
 from fpliif.cli import main
+from fpliif.data.io import read_image
 from fpliif.engine.checkpoint import atomic_save, make_checkpoint
-from fpliif.engine.predict import read_image
 
 
 @pytest.fixture(scope="module")
@@ -117,9 +117,9 @@ def test_bad_files_are_refused_with_the_file_named(name, tmp_path, checkpoint, c
 
 def test_missing_file_and_folder(tmp_path):
     with pytest.raises(Exception, match="no such file"):
-        read_image(tmp_path / "nope.jpg")
+        read_image(tmp_path / "nope.jpg", photo=True)
     with pytest.raises(Exception, match="is a folder"):
-        read_image(tmp_path)
+        read_image(tmp_path, photo=True)
 
 
 def test_requested_size_and_mixed_batch(tmp_path, checkpoint, capsys):
@@ -149,8 +149,8 @@ def test_requested_size_and_mixed_batch(tmp_path, checkpoint, capsys):
 def test_read_image_modes_are_upright_rgb(tmp_path):
     p = tmp_path / "r.jpg"
     _exif_rotated(p)
-    rgb = read_image(p)
+    rgb = read_image(p, photo=True)
     assert rgb.shape == (40, 20, 3) and rgb.dtype == np.uint8
     p16 = tmp_path / "g.png"
     Image.fromarray(np.full((4, 4), 65535, np.uint16)).save(p16)
-    assert read_image(p16).min() == 255  # 16-bit full scale -> 8-bit full scale
+    assert read_image(p16, photo=True).min() == 255  # 16-bit full scale -> 8-bit full scale

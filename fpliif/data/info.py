@@ -1,6 +1,7 @@
 """Per-dataset class names, label ids, colour palettes, left/right swap tables and composites.
 
-Label ids follow NOTES.md ("Datasets: layouts and label ids"); 255 marks pixels to ignore.
+Label ids follow docs/paper.md ("Datasets"); 255 marks pixels to ignore. Label maps are drawn
+in these colours by ``fpliif.viz.colorize``.
 
 Left and right. The readers never change the ids a dataset ships with, so for LaPa, Helen and
 CelebAMask-HQ "left" means whatever their annotators meant. SynthFaces (``synth-*``) uses the
@@ -47,14 +48,8 @@ class DatasetInfo:
             lut[a], lut[b] = b, a
         return lut
 
-    def colorize(self, label: np.ndarray) -> np.ndarray:
-        """Label map uint8/int [H,W] -> RGB uint8 [H,W,3]; ignored pixels (255) are white."""
-        table = np.full((256, 3), 255, dtype=np.uint8)
-        table[: self.num_classes] = np.asarray(self.palette, dtype=np.uint8)
-        return table[np.asarray(label, dtype=np.uint8)]
 
-
-# The 11 classes shared by LaPa and Helen (NOTES.md).
+# The 11 classes shared by LaPa and Helen (docs/paper.md, "Datasets").
 ELEVEN_CLASSES = [
     "background",
     "skin",

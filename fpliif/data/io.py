@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import DataError
 from ..fileio import atomic_write
@@ -96,13 +96,49 @@ def _grey8(img: Image.Image) -> np.ndarray:
     return np.clip(np.nan_to_num(a) / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """An RGB image file -> uint8 [H,W,3] (grey and RGBA images are converted to RGB; 16-bit
-    grey is scaled to 8 bits)."""
+def read_image(path: str | Path, *, photo: bool = False) -> np.ndarray:
+    """An RGB image file -> uint8 [H,W,3]; grey wider than 8 bits is scaled to 8 bits by its range.
+
+    Dataset images (the default) are converted as stored (grey and RGBA to RGB; alpha dropped),
+    and problems raise ``SampleError``. ``photo=True`` reads any still image a user has: the
+    first frame of an animation, turned upright by its EXIF orientation, transparent pixels
+    composited over white; problems raise a ``DataError`` naming the file.
+    """
+    if photo:
+        return _read_photo(Path(path))
     img = _open(Path(path), "image")
     if img.mode in WIDE_MODES:
         return np.repeat(_grey8(img)[..., None], 3, axis=2)
     return np.array(img.convert("RGB"))
+
+
+def _read_photo(path: Path) -> np.ndarray:
+    if not path.exists():
+        raise DataError(path, "no such file")
+    if path.is_dir():
+        raise DataError(path, "is a folder, not an image")
+    if path.stat().st_size == 0:
+        raise DataError(path, "empty file (0 bytes)")
+    try:
+        with Image.open(path) as img:
+            img.seek(0)  # first frame of animations
+            img.load()
+            img = ImageOps.exif_transpose(img) or img
+            if img.width < 1 or img.height < 1:
+                raise ValueError("image has no pixels")
+            if img.mode in WIDE_MODES:
+                return np.repeat(_grey8(img)[..., None], 3, axis=2)
+            if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+                rgba = img.convert("RGBA")
+                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                return np.array(Image.alpha_composite(white, rgba).convert("RGB"))
+            return np.array(img.convert("RGB"))
+    except UnidentifiedImageError:
+        raise DataError(path, "not an image Pillow can read (unknown or unsupported format)") from None
+    except Image.DecompressionBombError as exc:
+        raise DataError(path, f"image too large to decode safely ({exc})") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise DataError(path, f"truncated or corrupt image ({exc})") from None
 
 
 def read_label(path: str | Path) -> np.ndarray:

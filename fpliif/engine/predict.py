@@ -11,63 +11,28 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 from torch import nn
 
+from ..data import io
+from ..data.transforms import resize_image
 from ..errors import DataError
-from ..models.fast import DTYPES, optimize_for_inference
+from ..models.fast import optimize_for_inference
+from ..precision import DTYPES, autocast
 from ..sizes import as_size
+from ..viz import overlay
 from .checkpoint import load_model
-from .evaluate import resize_image
 
 MAX_OUTPUT_PIXELS = 64 * 1024 * 1024  # refuse absurd outputs (a 8192x8192 map is still fine)
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """Decode any still image to upright RGB uint8 [H,W,3]; DataError naming the file otherwise."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(path, "no such file")
-    if path.is_dir():
-        raise DataError(path, "is a folder, not an image")
-    if path.stat().st_size == 0:
-        raise DataError(path, "empty file (0 bytes)")
-    try:
-        with Image.open(path) as img:
-            img.seek(0)  # first frame of animations
-            img.load()
-            img = ImageOps.exif_transpose(img) or img
-            return _to_rgb(img)
-    except UnidentifiedImageError:
-        raise DataError(path, "not an image Pillow can read (unknown or unsupported format)") from None
-    except Image.DecompressionBombError as exc:
-        raise DataError(path, f"image too large to decode safely ({exc})") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise DataError(path, f"truncated or corrupt image ({exc})") from None
-
-
-def _to_rgb(img: Image.Image) -> np.ndarray:
-    if img.width < 1 or img.height < 1:
-        raise ValueError("image has no pixels")
-    if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
-        a = np.asarray(img, dtype=np.float64)
-        if img.mode == "F":
-            hi = 1.0 if np.nanmax(a) <= 1.0 else 255.0
-        else:
-            hi = 65535.0 if img.mode.startswith("I;16") or a.max() > 255 else 255.0
-        grey = np.clip(np.nan_to_num(a) / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return np.repeat(grey[..., None], 3, axis=2)
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
-    return np.asarray(img.convert("RGB"))
+def read_image(path: str | Path) -> np.ndarray:  # for callers not yet moved to data.io.read_image
+    """Any still image a user has -> upright RGB uint8 [H,W,3]: ``data.io.read_image(path, photo=True)``."""
+    return io.read_image(path, photo=True)
 
 
 def default_palette(num_classes: int) -> list[tuple[int, int, int]]:
@@ -75,23 +40,6 @@ def default_palette(num_classes: int) -> list[tuple[int, int, int]]:
     rng = np.random.default_rng(12345)
     colours = [(0, 0, 0)] + [tuple(int(c) for c in rng.integers(40, 256, 3)) for _ in range(num_classes - 1)]
     return colours  # type: ignore[return-value]
-
-
-def colorize(label: np.ndarray, palette: Sequence[tuple[int, int, int]]) -> np.ndarray:
-    """Label ids [H,W] -> RGB uint8 [H,W,3]; ids beyond the palette are white."""
-    lut = np.full((256, 3), 255, dtype=np.uint8)
-    lut[: len(palette)] = np.asarray(palette, dtype=np.uint8)
-    return lut[label]
-
-
-def overlay(
-    rgb: np.ndarray, label: np.ndarray, palette: Sequence[tuple[int, int, int]], alpha: float = 0.5
-) -> np.ndarray:
-    """Blend the colourised labels over the image (background pixels left as they are). [H,W,3] uint8."""
-    colour = colorize(label, palette).astype(np.float32)
-    base = rgb.astype(np.float32)
-    mix = np.where((label > 0)[..., None], (1 - alpha) * base + alpha * colour, base)
-    return mix.round().astype(np.uint8)
 
 
 @torch.inference_mode()
@@ -102,27 +50,21 @@ def predict_labels(
     input_size: int = 256,
     out_size: tuple[int, int] | None = None,
     device: torch.device | str = "cpu",
+    dtype: str | torch.dtype | None = None,
 ) -> np.ndarray:
-    """Label map uint8 [H_out,W_out] of one RGB image (default: at the image's own size)."""
+    """Label map uint8 [H_out,W_out] of one RGB image (default: at the image's own size).
+
+    ``dtype``: the autocast precision of an eager model (``precision.autocast``); the fast path
+    runs its own precision and is called with the default, fp32."""
     h, w = rgb.shape[:2]
     size = out_size or (h, w)
     if size[0] * size[1] > MAX_OUTPUT_PIXELS:
         raise ValueError(f"output of {size[0]}x{size[1]} pixels is too large (limit {MAX_OUTPUT_PIXELS:,})")
     image = torch.from_numpy(np.array(rgb, dtype=np.float32, copy=True)).permute(2, 0, 1).div_(255)
     image = resize_image(image, (input_size, input_size))[None].to(device)
-    return model(image, size).argmax(dim=1)[0].to(torch.uint8).cpu().numpy()
-
-
-class _Autocast(nn.Module):
-    """The eager forward under autocast (``--eager --dtype bf16``); logits come back fp32."""
-
-    def __init__(self, model: nn.Module, dtype: torch.dtype) -> None:
-        super().__init__()
-        self.model, self.dtype, self.config = model, dtype, model.config
-
-    def forward(self, images: torch.Tensor, out_size: Any = None) -> torch.Tensor:
-        with torch.autocast(images.device.type, dtype=self.dtype):
-            return self.model(images, out_size).float()
+    with autocast(device, dtype):
+        logits = model(image, size)
+    return logits.argmax(dim=1)[0].to(torch.uint8).cpu().numpy()
 
 
 def _palette_for(ckpt: dict, num_classes: int) -> list[tuple[int, int, int]]:
@@ -159,7 +101,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="predictions", help="folder for <stem>_label.png and <stem>_overlay.png")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--alpha", type=float, default=0.5, help="overlay opacity")
-    p.add_argument("--dtype", choices=["fp32", "bf16", "fp16"], default="fp32", help="inference precision")
+    p.add_argument("--dtype", choices=list(DTYPES), default="fp32", help="inference precision")
     p.add_argument(
         "--eager", action="store_true", help="the paper-faithful forward instead of the fast inference path"
     )
@@ -170,18 +112,25 @@ def run(args: argparse.Namespace) -> int:
     input_size = int(((ckpt.get("train_config") or {}).get("data") or {}).get("image_size") or 256)
     palette = _palette_for(ckpt, model.config.num_classes)
     dtype = DTYPES[args.dtype]
+    autocast_dtype = dtype  # the eager forward runs under autocast
     if not args.eager:  # same outputs within fp tolerance (fp32), less work; large outputs in chunks
         model = optimize_for_inference(model, dtype=dtype)
-    elif dtype != torch.float32:
-        model = _Autocast(model, dtype)
+        autocast_dtype = torch.float32  # the fast path runs its own precision
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     failed = 0
     used: set[str] = set()
     for path in args.images:
         try:
-            rgb = read_image(path)
-            label = predict_labels(model, rgb, input_size=input_size, out_size=args.size, device=args.device)
+            rgb = io.read_image(path, photo=True)
+            label = predict_labels(
+                model,
+                rgb,
+                input_size=input_size,
+                out_size=args.size,
+                device=args.device,
+                dtype=autocast_dtype,
+            )
         except (DataError, ValueError) as exc:
             failed += 1
             print(f"fpliif predict: error: {exc}", file=sys.stderr)

@@ -28,6 +28,7 @@ from ..errors import ConfigError
 from ..fileio import atomic_write, remove_stale_temps
 from ..losses import FaceParsingLoss
 from ..models import build_model
+from ..precision import autocast, dtype_name, training_dtype
 from ..provenance import now
 from .checkpoint import atomic_save, check_compatible, load_checkpoint, make_checkpoint
 from .config import TrainConfig, apply_overrides, flatten_config, load_config, save_config
@@ -54,21 +55,6 @@ RESUMABLE_CHANGES = {
     "data.workers",
     "data.cache",
 }
-
-
-def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for ``amp`` in {auto, bf16, fp16, fp32} on ``device`` (None = fp32)."""
-    if amp == "fp32":
-        return None
-    if amp == "auto":
-        if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-            return torch.float16
-        return torch.bfloat16
-    if amp in ("bf16", "fp16"):
-        if amp == "fp16" and device.type != "cuda":
-            raise ConfigError("optim.amp=fp16 needs CUDA; use bf16 on CPU")
-        return torch.bfloat16 if amp == "bf16" else torch.float16
-    raise ConfigError(f"optim.amp must be auto, bf16, fp16 or fp32, got {amp!r}")
 
 
 def check_resume_compatible(saved: dict[str, Any], cfg: TrainConfig) -> None:
@@ -122,7 +108,7 @@ class Trainer:
             raise ConfigError(
                 f"optim.batch_size={o.batch_size} must be divisible by the {self.dist.world_size} ranks"
             )
-        self.amp_dtype = resolve_amp(o.amp, self.device)
+        self.amp_dtype = training_dtype(o.amp, self.device)
 
         self.train_ds, self.val_ds = _build_datasets(cfg, self.out, self.dist)
         self.info = self.train_ds.info
@@ -233,9 +219,7 @@ class Trainer:
         )
         for i, batch in enumerate(bar):
             images = batch["image"].to(self.device, non_blocking=True)
-            with torch.autocast(
-                self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None
-            ):
+            with autocast(self.device, self.amp_dtype):
                 if o.sample_points > 0:
                     target = batch["point_label"].to(self.device)
                     edges = batch["point_edge"].to(self.device)
@@ -285,7 +269,7 @@ class Trainer:
     def validate(self) -> dict[str, Any]:
         assert self.val_ds is not None
         size = self.cfg.run.eval_size or self.cfg.data.image_size
-        amp = {torch.bfloat16: "bf16", torch.float16: "fp16", None: "fp32"}[self.amp_dtype]
+        amp = dtype_name(self.amp_dtype)
         result = evaluate(
             self.model,
             self.val_ds,
@@ -387,7 +371,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> d
         cleanup_distributed()
 
 
-__all__ = ["Trainer", "check_resume_compatible", "resolve_amp", "train"]
+__all__ = ["Trainer", "check_resume_compatible", "train"]
 
 
 # -- command line ------------------------------------------------------------------------------

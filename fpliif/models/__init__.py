@@ -13,6 +13,8 @@ Registered names (each model file registers its own with ``@register``):
                    peers with random weights, for speed comparisons only
 
 Any option of ``FPLIIFConfig`` can be passed as a keyword and overrides the variant's default.
+Every segmentation model answers the same calls (``Segmenter``: an output size or query
+coordinates, several sizes from one encoder pass, label maps).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .decoder import LIIFDecoder, make_coord
 from .encoder import EDSREncoder
 from .fpliif import FPLIIF, VARIANTS, FPLIIFConfig, variant_name
 from .registry import MODELS, build_model, register
+from .segmenter import Segmenter
 from .unet import UNetDecoder
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "FPLIIF",
     "FPLIIFConfig",
     "LIIFDecoder",
+    "Segmenter",
     "UNetDecoder",
     "build_model",
     "fast",

@@ -14,8 +14,11 @@ For a latent [B,C,h,w] (C=64, h=w=H/4) and query coordinates in [-1, 1]:
 
 Coordinates use LIIF's convention: (y, x) pairs, pixel centres of an S-pixel axis at
 -1 + (2i + 1)/S. The paper mentions bilinear upsampling of the reduced volume before the
-MLP; we follow LIIF (and NOTES.md): nearest latent cell plus relative position, which is what
-makes the per-pixel cost four MLP evaluations and matches Table 6's slope.
+MLP; we follow LIIF (docs/paper.md, "Model" and "Readings"): nearest latent cell plus relative
+position, which is what makes the per-pixel cost four MLP evaluations and matches Table 6's slope.
+
+``local_ensemble`` computes step 5's geometry; the fast inference path (``fast.py``) and the ONNX
+export reuse it, so all three read the same cells with the same weights.
 """
 
 from __future__ import annotations
@@ -34,6 +37,40 @@ def make_coord(size: tuple[int, int], *, device: torch.device | None = None) -> 
     ys = -1 + (2 * torch.arange(h, device=device, dtype=torch.float32) + 1) / h
     xs = -1 + (2 * torch.arange(w, device=device, dtype=torch.float32) + 1) / w
     return torch.stack(torch.meshgrid(ys, xs, indexing="ij"), dim=-1).reshape(-1, 2)
+
+
+def local_ensemble(
+    coords: torch.Tensor, size: tuple[int, int], *, ensemble: bool = True
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Where queries read an h x w latent: coords [..., 2] -> (cell [S,...], rel [S,...,2], weight [S,...]).
+
+    For each of the S shifts (four with the local ensemble, one without): the latent cell read
+    (flat index ``iy * w + ix``), the query's position relative to that cell's centre scaled by
+    the latent size, and its ensemble weight: the area of the rectangle between the query and
+    the diagonally opposite cell centre over the total (LIIF's rule; 1 without the ensemble).
+    """
+    h, w = size
+    scale = coords.new_tensor([h, w])
+    shifts = ENSEMBLE_SHIFTS if ensemble else ((0, 0),)
+    eps = 1e-6 if ensemble else 0.0
+    cells, rels, areas = [], [], []
+    for vy, vx in shifts:
+        # Shift the query by one latent cell (LIIF: rx = 2 / h / 2) and take the nearest cell.
+        shifted = coords + coords.new_tensor([vy / h, vx / w]) + eps
+        shifted = shifted.clamp(-1 + 1e-6, 1 - 1e-6)
+        idx = ((shifted + 1) * scale / 2).floor().long()
+        iy = idx[..., 0].clamp(0, h - 1)
+        ix = idx[..., 1].clamp(0, w - 1)
+        centre = torch.stack([-1 + (2 * iy + 1) / h, -1 + (2 * ix + 1) / w], dim=-1)
+        rel = (coords - centre) * scale
+        cells.append(iy * w + ix)
+        rels.append(rel)
+        areas.append((rel[..., 0] * rel[..., 1]).abs() + 1e-9)
+    if not ensemble:
+        return cells[0][None], rels[0][None], torch.ones_like(areas[0])[None]
+    total = torch.stack(areas).sum(dim=0)
+    weight = torch.stack([areas[len(areas) - 1 - k] / total for k in range(len(areas))])
+    return torch.stack(cells), torch.stack(rels), weight
 
 
 class MLP(nn.Module):
@@ -90,30 +127,17 @@ class LIIFDecoder(nn.Module):
         q = coords.shape[1]
         table = reduced.reshape(b, h * w, r)
         glob_q = glob[:, None, :].expand(b, q, glob.shape[1])
-        scale = coords.new_tensor([h, w])
-        shifts = ENSEMBLE_SHIFTS if self.ensemble else ((0, 0),)
-        eps = 1e-6 if self.ensemble else 0.0
-        preds, areas = [], []
-        for vy, vx in shifts:
-            # Shift the query by one latent cell (LIIF: rx = 2 / h / 2) and take the nearest cell.
-            shifted = coords + coords.new_tensor([vy / h, vx / w]) + eps
-            shifted = shifted.clamp(-1 + 1e-6, 1 - 1e-6)
-            idx = ((shifted + 1) * scale / 2).floor().long()
-            iy = idx[..., 0].clamp(0, h - 1)
-            ix = idx[..., 1].clamp(0, w - 1)
-            centre = torch.stack([-1 + (2 * iy + 1) / h, -1 + (2 * ix + 1) / w], dim=-1)
-            rel = (coords - centre) * scale
-            flat = (iy * w + ix).unsqueeze(-1).expand(b, q, r)
-            feat = torch.gather(table, 1, flat)
+        cells, rels, weights = local_ensemble(coords, (h, w), ensemble=self.ensemble)
+        preds = []
+        for cell, rel in zip(cells, rels, strict=True):
+            feat = torch.gather(table, 1, cell.unsqueeze(-1).expand(b, q, r))
             preds.append(self.mlp(torch.cat([feat, glob_q, rel.to(feat.dtype)], dim=-1)))
-            areas.append((rel[..., 0] * rel[..., 1]).abs() + 1e-9)
         if not self.ensemble:
             return preds[0]
-        total = torch.stack(areas).sum(dim=0)
-        out = 0
-        for k, pred in enumerate(preds):
-            out = out + pred * (areas[len(preds) - 1 - k] / total).unsqueeze(-1).to(pred.dtype)
-        return out
+        out: torch.Tensor | int = 0
+        for pred, weight in zip(preds, weights, strict=True):
+            out = out + pred * weight.unsqueeze(-1).to(pred.dtype)
+        return out  # type: ignore[return-value]
 
     def forward(
         self,

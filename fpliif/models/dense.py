@@ -9,20 +9,18 @@ SFNet, which has no maintained CPU-friendly implementation.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import nn
 
-from ..sizes import as_size
-from .fpliif import resample_logits
 from .peers import BiSeNet
 from .registry import register
+from .segmenter import ModelConfig, Segmenter
 
 
 @dataclass
-class DenseConfig:
+class DenseConfig(ModelConfig):
     num_classes: int = 11  # LaPa/Helen label set; 19 for CelebAMask-HQ
     net: str = "bisenet"  # the dense net: BiSeNet V1 with a ResNet-18 backbone
     temperature: float = 1.0  # softmax temperature, as for FP-LIIF
@@ -31,19 +29,8 @@ class DenseConfig:
         if self.net != "bisenet":
             raise ValueError(f"net must be 'bisenet', got {self.net!r}")
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DenseConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown model options {unknown}; known: {sorted(known)}")
-        return cls(**d)
-
-
-class DenseSegmenter(nn.Module):
+class DenseSegmenter(Segmenter):
     """Images [B,3,H,W] in [0,1] -> logits [B,K,H_out,W_out], or with coords [B,Q,2] -> [B,K,Q].
 
     In training mode BiSeNet also returns auxiliary heads; only the main head is used.
@@ -54,26 +41,10 @@ class DenseSegmenter(nn.Module):
         self.config = config or DenseConfig(**options)
         self.net = BiSeNet(self.config.num_classes)
 
-    def _logits(self, images: torch.Tensor) -> torch.Tensor:
+    def dense_logits(self, images: torch.Tensor) -> torch.Tensor:
+        """The net's main head, [B,K,H,W]."""
         out = self.net(images)
         return out[0] if isinstance(out, tuple) else out
-
-    def forward(
-        self,
-        images: torch.Tensor,
-        out_size: int | tuple[int, int] | None = None,
-        *,
-        coords: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        size = as_size(out_size) if out_size is not None else (images.shape[-2], images.shape[-1])
-        return resample_logits(self._logits(images), size, coords)
-
-    def forward_sizes(self, images: torch.Tensor, sizes: list[int | tuple[int, int]]) -> dict:
-        logits = self._logits(images)
-        return {as_size(s): resample_logits(logits, as_size(s)) for s in sizes}
-
-    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(logits / self.config.temperature, dim=1)
 
 
 @register("bisenet-r18")

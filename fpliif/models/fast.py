@@ -21,33 +21,35 @@ What changes, and why the outputs stay the same (``tests/test_fast.py`` checks e
   weight. The error this allows is at most ``prune`` times the largest dropped logit.
 * **Weighted logits, not weighted features.** Each evaluation's 11 logits are weighted and
   added into the output, so chunks need not align with pixels. (Summing the 256-wide hidden
-  features before one shared output layer would save ~1% of the MACs but cost a 256-wide
-  scatter; measured slower.)
+  features before one shared output layer would save about 1% of the MACs but needs a
+  256-wide scatter instead of an 11-wide one.)
 * **The RCMLP as a convolution.** 3x3 unfolding followed by a linear map is a 3x3 convolution
   with the weight reshaped (same zero padding); the rest of the RCMLP runs on rows.
 * **Cache-sized chunks.** The MLP runs on ``chunk_rows`` rows (evaluations x images) at a time,
-  so its activations stay in cache (fp32 GEMMs: ~120 -> ~185 GFLOP/s on the 2-core dev CPU)
-  and the working memory is bounded whatever the output size: only the output grows with it.
-* **Encoder.** channels_last convolutions (oneDNN's fastest layout on CPU); instance norm
-  through the channels_last batch-norm kernel one image at a time (for one image, batch-norm
-  statistics *are* instance-norm statistics; ~3x faster than ``instance_norm`` here); eval batch
-  norm folded into the preceding conv; images encoded ``micro_batch`` at a time so one image's
-  activations stay in the last-level cache (batch 8: ~20% faster than the whole batch at once).
+  so its activations stay in cache and the working memory is bounded whatever the output size:
+  only the output grows with it.
+* **Encoder.** channels_last convolutions (oneDNN's preferred layout on CPU); instance norm
+  on CPU through the channels_last batch-norm kernel one image at a time (for one image,
+  batch-norm statistics *are* instance-norm statistics); eval batch norm folded into the
+  preceding conv; images encoded ``micro_batch`` at a time so one image's activations stay in
+  the last-level cache.
 * **Precision.** ``dtype=torch.bfloat16`` (or float16 on CUDA) runs convolutions and GEMMs in
   that type (fp32 accumulation inside oneDNN/cuBLAS); norm statistics, the global feature and
-  the ensemble sum stay fp32, and the logits come back fp32.
+  the ensemble sum stay fp32, and the logits come back fp32. The U-Net ablation's plain decoder
+  runs under ``precision.autocast``.
 * **Fused GEMM + bias + ReLU** through oneDNN (``torch.ops.mkldnn._linear_pointwise``) on CPU
   when available, ``F.linear`` elsewhere.
 
-Everything runs under ``torch.inference_mode``. Variants the fast decoder does not cover (the
-U-Net decoder) run the fast encoder and then the plain decoder. ``real_macs`` counts what a path
-performs with ``FlopCounterMode`` (halved, like ``complexity.count_macs``), including the oneDNN
-ops it does not know by default; the paper-faithful count stays ``complexity.count_macs(model)``.
+The query geometry (which latent cells a pixel reads, with which weights) is the eager
+decoder's own, ``decoder.local_ensemble``, and the calls are ``Segmenter``'s. Everything runs
+under ``torch.inference_mode``. Variants the fast decoder does not cover (the U-Net decoder) run
+the fast encoder and then the plain decoder. ``real_macs`` counts what a path performs with
+``FlopCounterMode`` (halved, like ``complexity.count_macs``), including the oneDNN ops it does
+not know by default; the paper-faithful count stays ``complexity.count_macs(model)``.
 """
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import torch
@@ -55,15 +57,15 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from ..precision import DTYPES as DTYPES  # re-export for callers not yet moved
+from ..precision import autocast
 from ..sizes import as_size
-from .decoder import ENSEMBLE_SHIFTS, LIIFDecoder, make_coord
+from .decoder import LIIFDecoder, local_ensemble, make_coord
 from .encoder import EDSREncoder, ResBlock, ResGroup
 from .fpliif import FPLIIF
+from .segmenter import Segmenter
 
 PRUNE = 1e-6  # relative ensemble weight below which a query evaluation is skipped
-
-
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}  # names used on the CLI
 
 
 def _mkldnn_linear_ok() -> bool:
@@ -305,33 +307,14 @@ class FastLIIFDecoder(nn.Module):
         """The evaluations for query coords [Q,2] on an h x w latent: (query index [n], cell index
         [n], rel [n,2], weight [n]) over the kept (query, shift) pairs, ordered by query.
 
-        Same arithmetic as ``LIIFDecoder.query``; then duplicates merged and weights <= ``prune``
-        dropped (see the module docstring).
+        The cells, relative positions and weights of ``decoder.local_ensemble``; then duplicates
+        merged and weights <= ``prune`` dropped (see the module docstring).
         """
-        scale = coords.new_tensor([h, w])
-        shifts = ENSEMBLE_SHIFTS if self.ensemble else ((0, 0),)
-        eps = 1e-6 if self.ensemble else 0.0
-        cells, rels, areas = [], [], []
-        for vy, vx in shifts:
-            shifted = coords + coords.new_tensor([vy / h, vx / w]) + eps
-            shifted = shifted.clamp(-1 + 1e-6, 1 - 1e-6)
-            idx = ((shifted + 1) * scale / 2).floor().long()
-            iy = idx[..., 0].clamp(0, h - 1)
-            ix = idx[..., 1].clamp(0, w - 1)
-            centre = torch.stack([-1 + (2 * iy + 1) / h, -1 + (2 * ix + 1) / w], dim=-1)
-            rel = (coords - centre) * scale
-            cells.append(iy * w + ix)
-            rels.append(rel)
-            areas.append((rel[..., 0] * rel[..., 1]).abs() + 1e-9)
-        q = coords.shape[0]
+        cell, rel, weight = local_ensemble(coords, (h, w), ensemble=self.ensemble)  # [S,Q], [S,Q,2], [S,Q]
         if not self.ensemble:
-            return torch.arange(q, device=coords.device), cells[0], rels[0], coords.new_ones(q)
-        cell = torch.stack(cells)  # [S,Q]
-        rel = torch.stack(rels)  # [S,Q,2]
-        total = torch.stack(areas).sum(dim=0)
-        weight = torch.stack([areas[len(areas) - 1 - k] / total for k in range(len(areas))])  # [S,Q]
+            return torch.arange(coords.shape[0], device=coords.device), cell[0], rel[0], weight[0]
         # A shift that lands on the same cell as an earlier one repeats its evaluation: merge.
-        for k in range(1, len(shifts)):
+        for k in range(1, cell.shape[0]):
             for j in range(k):
                 same = cell[k] == cell[j]
                 weight[j] = torch.where(same, weight[j] + weight[k], weight[j])
@@ -403,11 +386,11 @@ class FastLIIFDecoder(nn.Module):
 # ----------------------------------------------------------------------------------------- model
 
 
-class FastFPLIIF(nn.Module):
+class FastFPLIIF(Segmenter):
     """The fast path of an ``FPLIIF``: ``(images [B,3,H,W] in [0,1], out_size=None) -> logits``.
 
-    Same signature and (within fp tolerance, in fp32) the same outputs as ``FPLIIF.forward``;
-    logits are always fp32. Build it with ``optimize_for_inference``.
+    Same calls (``Segmenter``'s) and, within fp tolerance in fp32, the same outputs as
+    ``FPLIIF.forward``; logits are always fp32. Build it with ``optimize_for_inference``.
     """
 
     def __init__(
@@ -423,65 +406,26 @@ class FastFPLIIF(nn.Module):
         super().__init__()
         self.config = model.config
         self.dtype = dtype
+        self.implicit = model.implicit
         self.encoder = FastEncoder(
             model.encoder, dtype=dtype, channels_last=channels_last, micro_batch=micro_batch
         )
         self.decoder: nn.Module
-        self.liif = model.config.decoder == "liif"
-        if self.liif:
+        if self.implicit:
             self.decoder = FastLIIFDecoder(model.decoder, dtype=dtype, chunk_rows=chunk_rows, prune=prune)
         else:  # the U-Net ablation: fast encoder, plain decoder (autocast for reduced precision)
             self.decoder = model.decoder
         self.to(next(model.parameters()).device)
 
-    @property
-    def num_classes(self) -> int:
-        return self.config.num_classes
+    def dense_logits(self, images: torch.Tensor) -> torch.Tensor:
+        """The U-Net ablation's logits at the input size, [B,K,H,W] fp32 (channels_last)."""
+        s1, s2, latent = self.encoder.forward_features(images)
+        with autocast(images.device, self.dtype):
+            return self.decoder(s1, s2, latent).float()
 
-    def _autocast(self, device: torch.device):
-        if self.dtype == torch.float32:
-            return contextlib.nullcontext()
-        return torch.autocast(device.type, dtype=self.dtype)
-
-    def forward(
-        self,
-        images: torch.Tensor,
-        out_size: int | tuple[int, int] | None = None,
-        *,
-        coords: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        if images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(f"images must be [B,3,H,W], got {tuple(images.shape)}")
-        size = as_size(out_size) if out_size is not None else (images.shape[-2], images.shape[-1])
-        with torch.inference_mode():
-            if self.liif:
-                latent = self.encoder(images)
-                if coords is not None:
-                    return self.decoder(latent, coords=coords)
-                return self.decoder(latent, out_size=size)
-            s1, s2, latent = self.encoder.forward_features(images)
-            with self._autocast(images.device):
-                logits = self.decoder(s1, s2, latent).float()
-            if coords is not None:
-                grid = coords.flip(-1).unsqueeze(1)
-                return F.grid_sample(logits, grid, mode="bilinear", align_corners=False).squeeze(2)
-            if size != tuple(logits.shape[-2:]):
-                logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
-            return logits.contiguous()
-
-    @torch.inference_mode()
-    def forward_sizes(
-        self, images: torch.Tensor, sizes: list[int | tuple[int, int]]
-    ) -> dict[tuple[int, int], torch.Tensor]:
-        """Logits at several output sizes from one encoder pass: {(H, W): [B,K,H,W]} (fp32)."""
-        if not self.liif:
-            return {as_size(s): self(images, s) for s in sizes}
-        latent = self.encoder(images)
-        return {as_size(s): self.decoder(latent, out_size=as_size(s)) for s in sizes}
-
-    @torch.inference_mode()
-    def predict(self, images: torch.Tensor, out_size: int | tuple[int, int] | None = None) -> torch.Tensor:
-        return self(images, out_size).argmax(dim=1)
+    # Segmenter's calls, always under inference mode: the fast path holds no gradients.
+    forward = torch.inference_mode()(Segmenter.forward)
+    forward_sizes = torch.inference_mode()(Segmenter.forward_sizes)
 
 
 def optimize_for_inference(
