@@ -132,7 +132,8 @@ def sample_grid(
 def class_frequency_plot(freq: pd.DataFrame, *, title: str = "") -> Figure:
     """Bar chart of the share of pixels per class (log scale), one bar per split.
 
-    ``freq``: columns ``class``, ``split``, ``share`` (0-1), as ``pipeline.class_frequencies``."""
+    ``freq``: columns ``class``, ``split``, ``share`` (0-1), as
+    ``fpliif.tables.data_overview.class_frequencies`` returns."""
     import seaborn as sns
 
     classes = list(dict.fromkeys(freq["class"]))

@@ -37,6 +37,19 @@ def test_presets_load_with_paper_values():
     assert (celeb.optim.batch_size, celeb.optim.edge_weight, celeb.data.name) == (33, 10.0, "celebamask-hq")
 
 
+def test_batch_size_readings():
+    """Global by default (split over the ranks); per device when asked (docs/paper.md, "Readings")."""
+    o = load_config("paper-celebamask-hq").optim
+    assert not o.batch_per_device and o.global_batch(4) == 33 and o.global_batch(1) == 33
+    o.batch_per_device = True
+    assert o.global_batch(4) == 132 and o.global_batch(1) == 33
+
+
+def test_paper_configs_train_in_fp32():
+    for name in ("paper-lapa", "paper-celebamask-hq", "paper-helen"):
+        assert load_config(name).optim.amp == "fp32"
+
+
 def test_overrides_and_type_checks(tmp_path):
     cfg = load_config("paper-lapa", ["optim.lr=1e-3", "model.options={temperature: 0.5}", "run.out=x"])
     assert cfg.optim.lr == 1e-3 and cfg.model.options == {"temperature": 0.5} and cfg.run.out == "x"

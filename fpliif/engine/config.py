@@ -58,6 +58,10 @@ class OptimConfig:
     amp: str = "auto"  # auto = bf16 on CPU, bf16 (or fp16) on CUDA; or bf16 | fp16 | fp32 (no autocast)
     grad_clip: float = 0.0  # max gradient norm; 0 = off (the paper mentions none)
 
+    def global_batch(self, world_size: int) -> int:
+        """Samples per optimiser step over all ranks (docs/paper.md, "Readings": batch size)."""
+        return self.batch_size * world_size if self.batch_per_device else self.batch_size
+
 
 @dataclass
 class RunConfig:

@@ -30,11 +30,6 @@ from .checkpoint import load_model
 MAX_OUTPUT_PIXELS = 64 * 1024 * 1024  # refuse absurd outputs (a 8192x8192 map is still fine)
 
 
-def read_image(path: str | Path) -> np.ndarray:  # for callers not yet moved to data.io.read_image
-    """Any still image a user has -> upright RGB uint8 [H,W,3]: ``data.io.read_image(path, photo=True)``."""
-    return io.read_image(path, photo=True)
-
-
 def default_palette(num_classes: int) -> list[tuple[int, int, int]]:
     """A distinct colour per class (background black) for label sets without their own palette."""
     rng = np.random.default_rng(12345)

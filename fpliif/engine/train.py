@@ -104,18 +104,18 @@ class Trainer:
         barrier()
 
         o = cfg.optim
-        if o.batch_size % self.dist.world_size:
+        batch = o.global_batch(self.dist.world_size)
+        if batch < self.dist.world_size:  # a global batch need not divide: 33 on 4 ranks is 9, 8, 8, 8
             raise ConfigError(
-                f"optim.batch_size={o.batch_size} must be divisible by the {self.dist.world_size} ranks"
+                f"optim.batch_size={o.batch_size} gives fewer samples than the {self.dist.world_size} ranks"
             )
         self.amp_dtype = training_dtype(o.amp, self.device)
 
         self.train_ds, self.val_ds = _build_datasets(cfg, self.out, self.dist)
         self.info = self.train_ds.info
-        if len(self.train_ds) < o.batch_size:
+        if len(self.train_ds) < batch:
             raise ConfigError(
-                f"the training split has {len(self.train_ds)} samples, "
-                f"fewer than optim.batch_size={o.batch_size}"
+                f"the training split has {len(self.train_ds)} samples, fewer than one batch of {batch}"
             )
 
         torch.manual_seed(cfg.run.seed)  # identical initial weights on every rank
@@ -146,7 +146,7 @@ class Trainer:
         self.view = SeededView(self.train_ds, seed=cfg.run.seed, sample_points=o.sample_points)
         self.sampler = GlobalBatchSampler(
             len(self.view),
-            global_batch=o.batch_size,
+            global_batch=o.global_batch(self.dist.world_size),
             rank=self.dist.rank,
             world_size=self.dist.world_size,
             seed=cfg.run.seed,
@@ -231,7 +231,7 @@ class Trainer:
             ce_sum, n_valid, edge_sum, n_edges = self.loss_fn.terms(logits, target, edges)
             counts = all_reduce_sum(torch.stack([n_valid, n_edges]).double().detach())
             # Normalising by the global counts (times the world size, as DDP averages gradients)
-            # makes N ranks take exactly the step of one process on the whole batch.
+            # makes N ranks take the step of one process on the whole batch, up to round-off.
             loss = self.loss_fn.combine(ce_sum, counts[0], edge_sum, counts[1]) * self.dist.world_size
             self.optimizer.zero_grad(set_to_none=True)
             if self.scaler is not None:
@@ -278,7 +278,7 @@ class Trainer:
             sizes=(size,),
             score_size=size,
             input_size=self.cfg.data.image_size,
-            batch_size=max(1, -(-self.cfg.optim.batch_size // self.dist.world_size)),
+            batch_size=max(1, -(-self.cfg.optim.global_batch(self.dist.world_size) // self.dist.world_size)),
             device=self.device,
             dtype=amp,
             rank=self.dist.rank,

@@ -57,7 +57,6 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..precision import DTYPES as DTYPES  # re-export for callers not yet moved
 from ..precision import autocast
 from ..sizes import as_size
 from .decoder import LIIFDecoder, local_ensemble, make_coord

@@ -171,7 +171,8 @@ def _good_case(
     """A decodable image: right output size, the expected upright pixels, the model's labels."""
     from PIL import Image
 
-    from ..engine.predict import predict_labels, read_image
+    from ..data.io import read_image
+    from ..engine.predict import predict_labels
 
     path = work / "in" / name
     path.parent.mkdir(exist_ok=True)
@@ -186,7 +187,7 @@ def _good_case(
     problems = []
     if label.shape != shape or overlay.shape != (*shape, 3):
         problems.append(f"label {label.shape}, overlay {overlay.shape}, expected {shape}")
-    rgb = read_image(path)
+    rgb = read_image(path, photo=True)
     if expected_rgb is not None and (
         rgb.shape != expected_rgb.shape or np.abs(rgb.astype(int) - expected_rgb).max() > 1
     ):
