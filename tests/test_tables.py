@@ -206,3 +206,10 @@ def test_speed_tables_read_the_peer_and_upscale_rows():
     assert t6.loc["64->256 (fp32)", "FPS here, fast fp32"] == 3.0
     assert t6.loc["64->256 (fp32)", "FPS here, eager fp32"] == 2.0
     assert t6.loc["256", "FPS here, eager fp32"] == 0.5
+    # both counting conventions: the paper's (19 classes, norms and pool) lands on Table 6
+    assert t6.loc["256", "GMACs ours, paper's count"] == pytest.approx(85.16, abs=0.005)
+    assert t6.loc["64", "GMACs ours, paper's count"] == pytest.approx(27.47, abs=0.005)
+    assert abs(t6.loc["256", "diff (%)"]) < 0.2 and abs(t6.loc["64", "diff (%)"]) < 0.2
+    assert t6.loc["256", "GMACs ours, conv+matmul"] == pytest.approx(84.44, abs=0.005)
+    assert t4.loc["FP-LIIF", "GMACs ours, paper's count"] == t6.loc["256", "GMACs ours, paper's count"]
+    assert t4.loc["FP-LIIF", "GMACs ours, conv+matmul"] == t6.loc["256", "GMACs ours, conv+matmul"]
