@@ -167,6 +167,17 @@ def apply_overrides(d: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     return d
 
 
+def read_yaml_mapping(path: Path, what: str = "a mapping") -> dict[str, Any]:
+    """A YAML file that must hold a mapping (empty file: {}); ConfigError naming the file otherwise."""
+    try:
+        d = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(d, dict):
+        raise ConfigError(f"{path}: expected {what}, got {type(d).__name__}")
+    return d
+
+
 def flatten_config(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """A nested config dict as dotted keys (``optim.lr``); a model's ``options`` dict stays one value."""
     out: dict[str, Any] = {}
@@ -185,12 +196,7 @@ def load_config(name_or_path: str | Path | None = None, overrides: list[str] | N
     if name_or_path is not None:
         path = resolve_config_path(name_or_path)
         source = str(path)
-        try:
-            d = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-        if not isinstance(d, dict):
-            raise ConfigError(f"{path}: expected a mapping of sections, got {type(d).__name__}")
+        d = read_yaml_mapping(path, "a mapping of sections")
     apply_overrides(d, list(overrides or []))
     return TrainConfig.from_dict(d, source=source)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from ..engine.config import resolve_config_path
+from ..engine.config import read_yaml_mapping, resolve_config_path
 from ..errors import ConfigError
 from ..provenance import REPO_ROOT
 
@@ -77,12 +77,7 @@ def profile_path(name_or_path: str | Path) -> Path:
 def load_profile(name_or_path: str | Path, overrides: Iterable[str] = ()) -> dict[str, Any]:
     """The parameters of a profile (``KEY=VALUE`` overrides parsed as YAML), checked against PARAMS."""
     path = profile_path(name_or_path)
-    try:
-        params = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(params, dict):
-        raise ConfigError(f"{path}: expected a mapping of parameters, got {type(params).__name__}")
+    params = read_yaml_mapping(path, "a mapping of parameters")
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep:
