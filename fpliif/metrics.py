@@ -1,4 +1,4 @@
-"""Face-parsing metrics as the peers compute them (NOTES.md, "Evaluation protocol").
+"""Face-parsing metrics as the peers compute them (docs/paper.md, "Evaluation protocol").
 
 One confusion matrix is accumulated over the whole set (not per-image averages). Per class
 F1 = 2|G & P| / (|G| + |P|) and IoU = |G & P| / |G | P|. The means exclude the background
@@ -20,7 +20,7 @@ import torch.distributed as dist
 
 IGNORE_INDEX = 255
 
-# Helen's composite classes over the 11-class ids of NOTES.md (LaPa shares the ids).
+# Helen's composite classes over its 11 class ids (docs/paper.md, "Datasets"; LaPa shares the ids).
 HELEN_COMPOSITES: dict[str, tuple[int, ...]] = {
     "eyes": (4, 5),
     "brows": (2, 3),

@@ -1,8 +1,9 @@
 """Resizing and the paper's training augmentations, applied to an image and its label map together.
 
-Resizing (paper section 4.2): bicubic (antialiased) for images, nearest for label maps.
+Resizing: bicubic (antialiased) for images, as the paper resizes them (section 4.2); nearest for
+label maps, our reading (docs/paper.md, "Readings": the paper says bicubic for masks too).
 
-Augmentations (section 4.2, ranges in NOTES.md): a random affine (rotation up to 30 degrees,
+Augmentations (section 4.2; docs/paper.md, "Training recipe"): a random affine (rotation up to 30 degrees,
 shear 0..20, scale 0.5..3) followed by a random crop, then colour jitter (brightness [0.5, 1.5],
 contrast [0, 2], saturation [0.5, 1.5], hue [-0.3, 0.3]). They run as torchvision transforms v2
 on a ``tv_tensors.Image`` and a ``tv_tensors.Mask``, so one sampled geometry moves both; label
