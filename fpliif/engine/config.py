@@ -31,7 +31,9 @@ class DataConfig:
     root: str = "data/synth-lapa"  # dataset folder; `fpliif synth` makes the built-in default
     image_size: int = 256  # paper: 256x256, bicubic; labels use nearest (our reading: bicubic mixes ids)
     augment: bool = True  # the paper's random affine + crop and colour jitter
+    augment_options: dict[str, Any] = field(default_factory=dict)  # AugmentConfig overrides, e.g. {affine: false}
     hflip: bool = False  # not in the paper; when on, left/right labels are swapped with the image
+    split_seed: int = 0  # shuffles a flat subset that comes as one folder into train/val/test
     train_split: str = "train"
     val_split: str = "val"
     cache: bool = False  # keep decoded samples in memory: worth it for small sets on CPU
@@ -53,6 +55,7 @@ class OptimConfig:
     lr: float = 5e-4  # Adam, paper
     lr_step: int = 20  # paper: "decreased by a factor of 10 after every 20 epochs" (as printed)
     lr_gamma: float = 0.1  # paper
+    schedule: str = "step"  # step (the paper's, lr_step/lr_gamma) | cosine (to zero over the epochs; ours)
     edge_weight: float = 40.0  # lambda of the edge-aware CE: paper 40 (LaPa), 10 (CelebAMask-HQ)
     sample_points: int = 0  # >0: decode this many random pixels per image (LIIF's trick); 0 = all
     amp: str = "auto"  # auto = bf16 on CPU, bf16 (or fp16) on CUDA; or bf16 | fp16 | fp32 (no autocast)

@@ -31,7 +31,7 @@ from ..models import build_model
 from ..precision import autocast, dtype_name, training_dtype
 from ..provenance import now
 from .checkpoint import atomic_save, check_compatible, load_checkpoint, make_checkpoint
-from .config import TrainConfig, apply_overrides, flatten_config, load_config, save_config
+from .config import OptimConfig, TrainConfig, apply_overrides, flatten_config, load_config, save_config
 from .distributed import (
     DistInfo,
     GlobalBatchSampler,
@@ -65,12 +65,21 @@ def check_resume_compatible(saved: dict[str, Any], cfg: TrainConfig) -> None:
         raise ConfigError("cannot resume: the config differs from the run's saved one in " + ", ".join(diffs))
 
 
+def make_scheduler(optimizer: torch.optim.Optimizer, o: OptimConfig) -> torch.optim.lr_scheduler.LRScheduler:
+    """The learning-rate schedule, stepped once per epoch: the paper's steps, or a cosine to zero."""
+    if o.schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=o.lr_step, gamma=o.lr_gamma)
+    if o.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, o.epochs))
+    raise ConfigError(f"optim.schedule must be step or cosine, got {o.schedule!r}")
+
+
 def _build_datasets(cfg: TrainConfig, out: Path, dinfo: DistInfo):
     from ..data import AugmentConfig, build_dataset  # the data layer imports torchvision; keep it lazy
 
     d = cfg.data
-    augment: Any = AugmentConfig(hflip=d.hflip) if d.augment else False
-    common = {"image_size": d.image_size, "skip_bad": d.skip_bad, "cache": d.cache}
+    augment: Any = AugmentConfig.from_dict({"hflip": d.hflip, **d.augment_options}) if d.augment else False
+    common = {"image_size": d.image_size, "skip_bad": d.skip_bad, "cache": d.cache, "split_seed": d.split_seed}
     train_ds = build_dataset(
         d.name, d.root, d.train_split, augment=augment, report=out / f"skipped-{d.train_split}.json", **common
     )
@@ -126,9 +135,7 @@ class Trainer:
         self.model = model.to(self.device)
         self.loss_fn = FaceParsingLoss(edge_weight=o.edge_weight, temperature=self.model.config.temperature)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=o.lr)
-        self.scheduler = torch.optim.lr_scheduler.StepLR(
-            self.optimizer, step_size=o.lr_step, gamma=o.lr_gamma
-        )
+        self.scheduler = make_scheduler(self.optimizer, o)
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
 
         self.epoch = 0  # epochs completed
