@@ -74,7 +74,7 @@ def test_overrides_and_model_variants():
 def test_study_refuses_what_its_notebook_did_not_declare():
     study = Study({"profile": "smoke", "out": "results/smoke"})
     with pytest.raises(ParameterError, match="dataset"):
-        study.data.lapa()
+        study.data.main()
     with pytest.raises(ConfigError, match="unknown parameter"):
         Study({"profile": "x", "bogus": 1})
 

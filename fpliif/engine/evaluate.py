@@ -195,6 +195,8 @@ def evaluate(
     world_size: int = 1,
     progress: bool = True,
     fast: bool = True,
+    label_map: Sequence[int] | None = None,
+    pred_map: Sequence[int] | None = None,
 ) -> EvalResult:
     """Score ``model`` on ``dataset`` (items at native size) under both protocols.
 
@@ -205,7 +207,12 @@ def evaluate(
     ``fast``: decode FP-LIIF through ``fpliif.models.fast`` (the same outputs within fp
     tolerance in fp32, ~1.6x faster on CPU; ``dtype`` then sets its compute precision);
     other models, and ``fast=False``, run their own forward under autocast.
+    ``label_map`` / ``pred_map``: lookup tables that turn the dataset's ids / the model's ids into
+    the ``num_classes`` scored ids (``IGNORE_INDEX`` leaves a pixel out), to score a model on data
+    labelled with other classes.
     """
+    truth_lut = None if label_map is None else torch.as_tensor(list(label_map), dtype=torch.long)
+    pred_lut = None if pred_map is None else torch.as_tensor(list(pred_map), dtype=torch.long)
     if upscale not in ("nearest", "bilinear"):
         raise ValueError(f"upscale must be 'nearest' or 'bilinear', got {upscale!r}")
     device = torch.device(device)
@@ -235,10 +242,14 @@ def evaluate(
         images = batch["image"].to(device)
         with autocast(device, precision):
             logits = _decode_all(runner, images, [hw[s] for s in sizes])
+        if truth_lut is not None:
+            batch["label"] = [truth_lut[lab.long()] for lab in batch["label"]]
         gt_score = [resize_labels(lab, score_hw) for lab in batch["label"]]
         for s in sizes:
             lg = logits[hw[s]].float()
             pred = lg.argmax(dim=1).cpu()
+            if pred_lut is not None:
+                pred = pred_lut[pred]
             for b, lab in enumerate(batch["label"]):
                 conf = at[s].update(pred[b], resize_labels(lab, hw[s]))
                 if s == score_size:
@@ -254,6 +265,8 @@ def evaluate(
                     up = (
                         F.interpolate(lg, size=score_hw, mode="bilinear", align_corners=False).argmax(1).cpu()
                     )
+                    if pred_lut is not None:
+                        up = pred_lut[up]
                 for b in range(len(gt_score)):
                     to[s].update(up[b], gt_score[b])
     model.train(was_training)
@@ -324,6 +337,7 @@ def evaluate_checkpoint(
         split,
         image_size=None,
         augment=False,
+        split_seed=int(trained_on.get("split_seed", 0)) if data == trained_on.get("name") else 0,
         skip_bad=skip_bad,
         report=out / "skipped.json" if report_skipped else None,
     )
@@ -360,6 +374,8 @@ def evaluate_checkpoint(
         "model": ckpt["model_name"],
         "data": {"name": data, "root": shown(root), "split": split, "images": len(dataset)},
     }
+    if dataset.record:
+        source["data"]["split_record"] = dataset.record
     if run is not None:
         source["seconds"] = round(seconds, 1)
     result.meta |= {**source, **provenance()}

@@ -179,6 +179,7 @@ class Trainer:
             train_config=self.cfg.to_dict(),
             metrics=metrics,
             dataset=self.info.name,
+            data_split=self.train_ds.record,  # how a flat subset was split (empty otherwise)
             optimizer=self.optimizer.state_dict(),
             scheduler=self.scheduler.state_dict(),
             scaler=self.scaler.state_dict() if self.scaler else None,

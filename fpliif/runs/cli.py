@@ -3,6 +3,7 @@
 fpliif run quick                         # the README's main command: every notebook -> results/quick/
 fpliif run demo --only table1 table5     # a subset (every notebook also runs alone)
 fpliif run paper --dry-run               # check parameters and paths; say what would run
+fpliif run real --data data/celebamask-subset   # every notebook on a real CelebAMask-HQ subset
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .runner import NotebookFailed, run_notebooks
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.epilog = "notebooks, in order:\n" + "\n".join(f"  {n}" for n in notebooks.NOTEBOOKS)
-    p.add_argument("profile", help="smoke, quick, demo, paper (configs/profiles/) or a YAML path")
+    p.add_argument("profile", help="smoke, quick, demo, real, paper (configs/profiles/) or a YAML path")
     p.add_argument(
         "--only", nargs="+", metavar="NAME", help="run only these notebooks (name or prefix)%(default).0s"
     )
@@ -40,6 +41,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override a profile parameter (VALUE parsed as YAML), e.g. -p epochs=1 (repeatable)",
     )
+    p.add_argument(
+        "--data",
+        default=None,
+        metavar="DIR",
+        help="the main data's folder (the profile's root; also celeb_root where the two are one folder)",
+    )
     p.add_argument("--dry-run", action="store_true", help="check parameters and paths; say what would run")
     p.add_argument(
         "--kernel",
@@ -49,7 +56,20 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-output", action="store_true", help="stream the notebooks' outputs to the terminal")
 
 
+def data_overrides(profile: str, folder: str | None) -> list[str]:
+    """``-p`` overrides that point a profile's main data (and Table 2's, when it is the same folder)
+    at ``folder``."""
+    if folder is None:
+        return []
+    params = load_profile(profile)
+    over = [f"root={json.dumps(folder)}"]
+    if params.get("celeb_root") is not None and params.get("celeb_root") == params.get("root"):
+        over.append(f"celeb_root={json.dumps(folder)}")
+    return over
+
+
 def run(args: argparse.Namespace) -> int:
+    args.params = [*data_overrides(args.profile, args.data), *args.params]
     if args.dry_run:
         params = load_profile(args.profile, args.params)
         if args.out is not None:

@@ -1,8 +1,9 @@
 """The datasets a set of notebook parameters names, checked (dry run) or made (``ensure_*``).
 
-``lapa`` is the LaPa-layout data of the main run (SynthFaces or LaPa), ``celeb`` the
-CelebAMask-HQ-layout data (SynthFaces, prepared, or the real set), ``helen`` Helen, ``group`` the
-comparison group's subset of ``lapa``. In a dry run nothing is made: what would be done goes to
+``main`` is the data of the main run (SynthFaces or LaPa in the LaPa layout, or CelebAMask-HQ:
+prepared, or a subset in the flat layout), ``celeb`` the CelebAMask-HQ-layout data of Table 2
+(SynthFaces, prepared, or a real set), ``helen`` Helen, ``group`` the comparison group's data (the
+main data, or its first images). In a dry run nothing is made: what would be done goes to
 ``plan_lines`` and what stands in the way to ``problems``.
 """
 
@@ -26,6 +27,7 @@ class DataRef:
     root: Path
     label: str  # for captions
     synthetic: bool
+    subset: bool = False  # a real subset, far smaller than the set the paper trained on
 
 
 def synth_kwargs(spec: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -73,18 +75,22 @@ class DataRefs:
 
     def all(self) -> dict[str, DataRef]:
         """Every dataset the parameters name (LaPa layout; CelebAMask-HQ and Helen when set)."""
-        refs = {"lapa": self.lapa()}
+        refs = {"lapa": self.main()}
         if (c := self.celeb()) is not None:
             refs["celebamask-hq"] = c
         if (h := self.helen()) is not None:
             refs["helen"] = h
         return refs
 
-    def lapa(self) -> DataRef:
-        if "lapa" not in self._refs:
+    def main(self) -> DataRef:
+        """The main run's data: ``dataset`` synth or lapa (LaPa layout) or celebamask-hq."""
+        if "main" not in self._refs:
             dataset, root, synth = self.need("dataset", "root", "synth")
-            self._refs["lapa"] = self._real_or_synth(dataset, self.path(root), synth, "lapa", "LaPa")
-        return self._refs["lapa"]  # type: ignore[return-value]
+            if dataset == "celebamask-hq":
+                self._refs["main"] = self._celeb_real(self.path(root), None)
+            else:
+                self._refs["main"] = self._real_or_synth(dataset, self.path(root), synth, "lapa", "LaPa")
+        return self._refs["main"]  # type: ignore[return-value]
 
     def _real_or_synth(self, dataset: str, root: Path, synth: Any, layout: str, real_name: str) -> DataRef:
         from ..data.synth import META_FILE, read_meta
@@ -119,7 +125,7 @@ class DataRefs:
         if dataset == layout:
             self._check_real(layout, root)
             return DataRef(layout, root, f"{real_name} ({rel(root)})", False)
-        raise ConfigError(f"dataset must be 'synth' or '{layout}', got {dataset!r}")
+        raise ConfigError(f"dataset must be 'synth', '{layout}' or 'celebamask-hq', got {dataset!r}")
 
     def _check_real(self, name: str, root: Path) -> None:
         from ..data import helen, lapa
@@ -173,20 +179,30 @@ class DataRefs:
         return DataRef("synth", root, label, True)
 
     def _celeb_real(self, root: Path, raw: Path | None) -> DataRef:
+        from ..data import flat
         from ..data.celebamask import PREPARED, read_prepared
 
         if (root / PREPARED).is_file():
             if self.dry:
                 self.plan_lines.append(f"data: CelebAMask-HQ prepared at {rel(root)}")
-        elif raw is not None and raw.is_dir():
+            return DataRef("celebamask-hq", root, f"CelebAMask-HQ ({rel(root)})", False)
+        if flat.is_flat(root):
+            record = flat.split_record(root)
+            counts = record.get("counts")
+            if self.dry:
+                self.plan_lines.append(f"data: CelebAMask-HQ subset, flat layout, at {rel(root)}")
+            how = f"{counts_text(counts)}, split with seed {record['split_seed']}" if counts else "flat"
+            label = f"real CelebAMask-HQ subset ({rel(root)}: {how})"
+            return DataRef("celebamask-hq", root, label, False, subset=True)
+        if raw is not None and raw.is_dir():
             if self.dry:
                 self.plan_lines.append(f"data: prepare CelebAMask-HQ {rel(raw)} -> {rel(root)}")
             else:
                 ensure_prepared(raw, root, log=self.log)
         elif self.dry:
             self.problems.append(
-                f"celebamask-hq: neither a prepared folder at {rel(root)} nor the distribution at "
-                f"{rel(raw) if raw else '(celeb_raw unset)'} (README: 'Datasets')"
+                f"celebamask-hq: no prepared folder, no flat subset ({flat.LAYOUT}) at {rel(root)}, and no "
+                f"distribution at {rel(raw) if raw else '(celeb_raw unset)'} (README: 'Datasets')"
             )
         else:
             read_prepared(root)  # raises the error that says what to run
@@ -209,8 +225,10 @@ class DataRefs:
         """The comparison group's data: the first ``group_subset`` images of ``lapa`` (linked)."""
         if "group" not in self._refs:
             (subset,) = self.need("group_subset")
-            base = self.lapa()
+            base = self.main()
             ref = base
+            if subset and base.name == "celebamask-hq":
+                raise ConfigError("group_subset takes the first images of LaPa-layout data; set it to null")
             if subset:
                 bad = sorted(set(subset) - {"n_train", "n_val", "n_test"})
                 if bad:
@@ -224,7 +242,7 @@ class DataRefs:
                 else:
                     ensure_subset(base.root, dest, **subset, log=self.log)
                 label = f"the first {counts_text(counts)} images of {base.label}"
-                ref = DataRef(base.name, dest, label, base.synthetic)
+                ref = DataRef(base.name, dest, label, base.synthetic, base.subset)
             self._refs["group"] = ref
         return self._refs["group"]  # type: ignore[return-value]
 

@@ -32,6 +32,7 @@ NOTEBOOKS: tuple[str, ...] = (
     "table9_lightweight",
     "figure3_4_multiresolution",
     "figure10_11_worst_cases",
+    "transfer_synth_real",
 )
 
 

@@ -28,7 +28,8 @@ def specs_for(study: Study, notebook: str) -> list[RunSpec]:
         "figure3_4_multiresolution",
         "figure10_11_worst_cases",
     }
-    if notebook in main or (notebook == "table3_helen" and study.data.helen() is None):
+    transfer = notebook == "transfer_synth_real" and study.p.get("transfer_profile")
+    if notebook in main or transfer or (notebook == "table3_helen" and study.data.helen() is None):
         out.append(study.main_spec())
     if notebook in ("table9_lightweight", "figure10_11_worst_cases"):
         out.append(study.baseline_spec("lapa"))

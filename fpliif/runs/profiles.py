@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..provenance import REPO_ROOT
 
 PROFILE_DIR = REPO_ROOT / "configs" / "profiles"
-PROFILES = ("smoke", "quick", "demo", "paper")
+PROFILES = ("smoke", "quick", "demo", "real", "paper")
 
 # Every notebook parameter, with what it means. A profile sets exactly these keys.
 PARAMS: dict[str, str] = {
@@ -28,7 +28,7 @@ PARAMS: dict[str, str] = {
     "out": "results folder; '{out}' in other paths stands for it",
     "device": "auto, cpu or cuda: training and evaluation device",
     "nproc": "processes per training run; > 1 launches torchrun (one per GPU)",
-    "dataset": "LaPa-layout data for the main run, Tables 1, 3, 5, 7, 9: synth or lapa",
+    "dataset": "data of the main run, Tables 1, 3, 5, 7, 9: synth or lapa (LaPa layout), or celebamask-hq",
     "root": "its folder",
     "synth": "SynthFaces settings {n_train, n_val, n_test, size, seed} to generate it (synth only)",
     "celeb_dataset": "CelebAMask-HQ-layout data for Table 2 and Figure 10: synth, celebamask-hq or null",
@@ -67,6 +67,7 @@ PARAMS: dict[str, str] = {
     "worst_k": "images shown in the worst-case figures",
     "multires_sizes": "output sizes of the multi-resolution figure",
     "multires_index": "test image shown in it",
+    "transfer_profile": "profile whose SynthFaces main run is scored on the real test images (null: not run)",
 }
 
 

@@ -148,7 +148,7 @@ class Study:
             "seed",
         )
         config, extra, epochs, batch, ew, norm, decoder, seed = self.need(*keys)
-        over = self._base_overrides(self.data.lapa())
+        over = self._base_overrides(self.data.main())
         for key, value in (
             ("optim.epochs", epochs),
             ("optim.batch_size", batch),

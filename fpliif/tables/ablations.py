@@ -11,7 +11,7 @@ import pandas as pd
 from .. import paper
 from ..report import Table
 from ..runs.study import ABLATION_LABELS
-from .common import caption, comparison, group_budget, mean_f1, not_run_table, synth_notes
+from .common import caption, comparison, group_budget, group_notes, mean_f1, not_run_table
 
 if TYPE_CHECKING:
     from ..engine.evaluate import EvalResult
@@ -79,5 +79,5 @@ def make(study: Study) -> Table:
         [s.name for s in specs],
         size=size,
         caption=cap,
-        notes=synth_notes(study.data.group()),
+        notes=group_notes(study),
     )

@@ -37,6 +37,11 @@ SYNTH_NOTE = (
     "column says how far this short CPU run is from the paper's numbers, it is not a reproduction claim."
 )
 
+SUBSET_NOTE = (
+    "Real CelebAMask-HQ images, but a public subset of 1,000 (800 for training) and a CPU budget: "
+    "the paper trained on 24,183 images for 400 epochs on GPUs. These are not the paper's numbers."
+)
+
 
 # -- ours from evaluation results ---------------------------------------------------------------
 def score_columns(
@@ -206,9 +211,25 @@ def eval_text(result: Any, size: int = 256) -> str:
     return f"test split ({n} images), scored at {size}x{size}, {result.meta.get('dtype', 'fp32')}"
 
 
-def synth_notes(data: DataRef) -> list[str]:
-    """The note that SynthFaces numbers are not the paper's, when ``data`` is synthetic."""
-    return [SYNTH_NOTE] if data.synthetic else []
+def data_notes(data: DataRef) -> list[str]:
+    """The note that these numbers are not the paper's: SynthFaces, or a small real subset."""
+    return [SYNTH_NOTE] if data.synthetic else [SUBSET_NOTE] if data.subset else []
+
+
+def main_is_celebamask(study: Study) -> bool:
+    """Whether the main run trains on CelebAMask-HQ (the real profile) instead of the LaPa layout."""
+    return study.data.main().name == "celebamask-hq"
+
+
+def group_notes(study: Study) -> list[str]:
+    """The notes of the comparison group's tables (5, 7's group column, the ablations)."""
+    notes = data_notes(study.data.group())
+    if main_is_celebamask(study):
+        notes.append(
+            "Ours are CelebAMask-HQ mean F1 (18 classes), the paper's LaPa mean F1 (10 classes): "
+            "compare how the rows rank and differ, not the values across the two columns."
+        )
+    return notes
 
 
 def group_budget(study: Study) -> str:
@@ -273,10 +294,22 @@ def bench_note(records: Sequence[Mapping[str, Any]], args: Sequence[str]) -> str
 
 
 # -- in a notebook ----------------------------------------------------------------------------------
-def show(study: Study, item: Any, name: str | None = None) -> Path:
+FACES_DIR = "faces"  # figures/faces/: figures that show real faces, kept out of git
+
+
+def shows_real_faces(study: Study) -> bool:
+    """Whether the profile's data hold real photographs (any dataset that is not SynthFaces)."""
+    return any(not ref.synthetic for ref in study.data.all().values())
+
+
+def show(study: Study, item: Any, name: str | None = None, *, faces: bool = False) -> Path:
     """Save a ``Table`` (tables/<name>.csv, .md) or a figure (figures/<name>.png) into the
     profile's folder and display what was written (in a notebook; a no-op elsewhere).
-    Returns the main file."""
+    Returns the main file.
+
+    ``faces``: the figure shows face images. On real data (CelebA-HQ may not be redistributed) it
+    goes to figures/faces/, which git ignores, and the notebook shows only where it is, so that
+    an executed notebook embeds no real face."""
     from IPython.display import Image, Markdown, display
 
     from .. import viz
@@ -289,8 +322,13 @@ def show(study: Study, item: Any, name: str | None = None) -> Path:
         return paths["csv"]
     if name is None:
         raise ValueError("a figure needs a name")
-    path = viz.save(item, study.figures_dir / f"{name}.png")
-    display(Image(filename=str(path)))
+    private = faces and shows_real_faces(study)
+    folder = study.figures_dir / FACES_DIR if private else study.figures_dir
+    path = viz.save(item, folder / f"{name}.png")
+    if private:
+        display(Markdown(f"Figure saved to `{path}`, not shown here: it shows real CelebA-HQ faces."))
+    else:
+        display(Image(filename=str(path)))
     return path
 
 
@@ -321,5 +359,5 @@ __all__ = [
     "relative_diff",
     "score_columns",
     "show",
-    "synth_notes",
+    "data_notes",
 ]

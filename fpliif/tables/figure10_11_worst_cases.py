@@ -87,7 +87,7 @@ def worst_cases(study: Study, kind: str = "lapa") -> tuple[Any, pd.DataFrame] | 
 def worst_table(study: Study, kind: str, rows: pd.DataFrame) -> Table:
     """The scores of ``worst_cases``' images, captioned with the runs they come from."""
     run = study.main_run() if kind == "lapa" else study.run(study.celeb_spec())
-    data = study.data.lapa() if kind == "lapa" else study.data.celeb()
+    data = study.data.main() if kind == "lapa" else study.data.celeb()
     base = study.baseline_spec(kind)
     fig_no, _ = LAYOUTS[kind]
     cap = caption(

@@ -43,5 +43,5 @@ def figure(study: Study) -> tuple[Any, str]:
         title=f"one {d.image_size}x{d.image_size} input of test image {item['name']}, "
         f"decoded at {list(map(int, sizes))} (run {run.name})",
     )
-    text = f"{describe(run, study.data.lapa())}; test image {item['name']}"
+    text = f"{describe(run, study.data.main())}; test image {item['name']}"
     return fig, caption(text, profile=study.profile)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from .. import paper
 from ..report import Table
-from .common import NOT_RUN, caption, describe, eval_text, ours_rows, per_class_table, synth_notes
+from .common import NOT_RUN, caption, data_notes, describe, eval_text, ours_rows, per_class_table
 
 if TYPE_CHECKING:
     from ..engine.evaluate import EvalResult
@@ -28,4 +28,4 @@ def make(study: Study) -> Table:
         return per_class_table(2, {}, caption=cap)
     data, run, result = study.data.celeb(), study.run(spec), study.celeb_eval()
     cap = caption(f"{describe(run, data)}; {eval_text(result)}", profile=study.profile, paper_side=PAPER_SIDE)
-    return table(result, caption=cap, notes=synth_notes(data))
+    return table(result, caption=cap, notes=data_notes(data))

@@ -6,7 +6,16 @@ from typing import TYPE_CHECKING
 
 from .. import paper
 from ..report import Table
-from .common import NOT_RUN, caption, describe, eval_text, ours_rows, per_class_table, synth_notes
+from .common import (
+    NOT_RUN,
+    caption,
+    data_notes,
+    describe,
+    eval_text,
+    main_is_celebamask,
+    ours_rows,
+    per_class_table,
+)
 
 if TYPE_CHECKING:
     from ..engine.evaluate import EvalResult
@@ -36,8 +45,11 @@ def make(study: Study) -> Table:
             )
         data, run, result = study.data.helen(), study.run(spec), study.helen_eval()
         notes: list[str] = []
+    elif main_is_celebamask(study):
+        reason = "no Helen data, and the main run's CelebAMask-HQ classes are not Helen's ids"
+        return per_class_table(3, {}, caption=caption(f"{NOT_RUN} ({reason})", profile=study.profile))
     else:
-        data, run, result = study.data.lapa(), study.main_run(), study.main_eval()
-        notes = [NO_HELEN, *synth_notes(data)]
+        data, run, result = study.data.main(), study.main_run(), study.main_eval()
+        notes = [NO_HELEN, *data_notes(data)]
     cap = caption(f"{describe(run, data)}; {eval_text(result)}", profile=study.profile, paper_side=PAPER_SIDE)
     return table(result, caption=cap, notes=notes)

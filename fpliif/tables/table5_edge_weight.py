@@ -10,7 +10,7 @@ import pandas as pd
 
 from .. import paper
 from ..report import Table
-from .common import caption, comparison, group_budget, mean_f1, not_run_table, synth_notes
+from .common import caption, comparison, group_budget, group_notes, mean_f1, not_run_table
 
 if TYPE_CHECKING:
     from ..engine.evaluate import EvalResult
@@ -50,5 +50,5 @@ def make(study: Study) -> Table:
     results = [study.group_eval(s) for s in specs]
     (size,) = study.need("group_eval_size")
     cap = caption(group_budget(study), profile=study.profile, paper_side=PAPER_SIDE)
-    notes = synth_notes(study.data.group())
+    notes = group_notes(study)
     return table(weights, results, [s.name for s in specs], size=size, caption=cap, notes=notes)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .. import paper
 from ..report import Table
-from .common import NOT_RUN, caption, group_budget, mean_f1, synth_notes
+from .common import NOT_RUN, caption, data_notes, group_budget, main_is_celebamask, mean_f1
 
 if TYPE_CHECKING:
     from ..runs.study import Study
@@ -58,14 +58,17 @@ def make(study: Study) -> Table:
     if seeds:
         (size,) = study.need("group_eval_size")
         results = [study.group_eval(study.group_spec("seed", s)) for s in seeds]
-        values["lapa"] = [mean_f1(r, f"at{size}") for r in results]
-        if study.data.helen() is None:
+        group_column = "celebamask-hq" if main_is_celebamask(study) else "lapa"
+        values[group_column] = [mean_f1(r, f"at{size}") for r in results]
+        if study.data.helen() is None and group_column == "lapa":
             values["helen"] = [mean_f1(r, f"at{size}", composite="overall") for r in results]
             notes.append(HELEN_FROM_GROUP)
     else:
         notes.append(f"lapa: {NOT_RUN} (seeds is empty)")
     (celeb_seeds,) = study.need("celeb_seeds")
-    if study.data.celeb() is not None and celeb_seeds:
+    if main_is_celebamask(study):
+        pass  # the group's seeds fill the CelebAMask-HQ column
+    elif study.data.celeb() is not None and celeb_seeds:
         for s in celeb_seeds:
             values["celebamask-hq"].append(
                 mean_f1(study.celeb_eval(None if s == celeb_seeds[0] else s), "at256")
@@ -77,12 +80,13 @@ def make(study: Study) -> Table:
         for s in helen_seeds or []:
             result = study.helen_eval(None if s == helen_seeds[0] else s)
             values["helen"].append(mean_f1(result, "at256", composite="overall"))
+    group_columns = "celebamask-hq" if main_is_celebamask(study) else "lapa, helen"
     ours = (
-        f"lapa, helen: seeds {list(seeds)} of the group ({group_budget(study)})"
+        f"{group_columns}: seeds {list(seeds)} of the group ({group_budget(study)})"
         if seeds
-        else "lapa, helen: not run"
+        else f"{group_columns}: not run"
     )
-    if values["celebamask-hq"]:
+    if values["celebamask-hq"] and not main_is_celebamask(study):
         ours += f"; celebamask-hq: seeds {list(celeb_seeds)} of run celeb's config (scored at 256)"
     cap = caption(ours, profile=study.profile, paper_side=PAPER_SIDE)
-    return table(values, caption=cap, notes=notes + synth_notes(study.data.lapa()))
+    return table(values, caption=cap, notes=notes + data_notes(study.data.main()))

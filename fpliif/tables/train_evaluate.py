@@ -43,7 +43,7 @@ def make(study: Study) -> tuple[Table, Table]:
     """The main run's evaluation tables (``main_eval``, ``main_eval_per_class``)."""
     run, result = study.main_run(), study.main_eval()
     cap = caption(
-        f"{describe(run, study.data.lapa())}; test split, {result.meta['dtype']}", profile=study.profile
+        f"{describe(run, study.data.main())}; test split, {result.meta['dtype']}", profile=study.profile
     )
     return eval_tables(result, cap)
 
