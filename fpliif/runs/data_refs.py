@@ -74,8 +74,9 @@ class DataRefs:
         self._refs: dict[str, DataRef | None] = {}
 
     def all(self) -> dict[str, DataRef]:
-        """Every dataset the parameters name (LaPa layout; CelebAMask-HQ and Helen when set)."""
-        refs = {"lapa": self.main()}
+        """Every dataset the parameters name (the main data; CelebAMask-HQ and Helen when set)."""
+        main = self.main()
+        refs = {"celebamask-hq" if main.name == "celebamask-hq" else "lapa": main}
         if (c := self.celeb()) is not None:
             refs["celebamask-hq"] = c
         if (h := self.helen()) is not None:
