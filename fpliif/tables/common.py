@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -273,32 +272,34 @@ def bench_note(records: Sequence[Mapping[str, Any]], args: Sequence[str]) -> str
 
 
 # -- in a notebook ----------------------------------------------------------------------------------
-def show(study: Study, item: Any, name: str | None = None) -> Path:
+def show(study: Study, item: Any, name: str | None = None) -> None:
     """Save a ``Table`` (tables/<name>.csv, .md) or a figure (figures/<name>.png) into the
     profile's folder and display what was written (in a notebook; a no-op elsewhere).
-    Returns the main file."""
-    from IPython.display import Image, Markdown, display
+    Returns nothing, so a cell ending in ``show(...)`` echoes no path. A table is displayed as
+    Markdown with the same Markdown as its plain-text form (what viewers without Markdown show)."""
+    from IPython.display import Image, display
 
     from .. import viz
 
     if isinstance(item, Table):
         if name:
             item.name = name
-        paths = item.save(study.tables_dir)
-        display(Markdown(item.to_markdown()))
-        return paths["csv"]
+        item.save(study.tables_dir)
+        text = item.to_markdown()
+        display({"text/markdown": text, "text/plain": text}, raw=True)
+        return
     if name is None:
         raise ValueError("a figure needs a name")
     path = viz.save(item, study.figures_dir / f"{name}.png")
     display(Image(filename=str(path)))
-    return path
 
 
 def note(text: str) -> None:
-    """Display a Markdown note (e.g. that a part is not run in this profile)."""
-    from IPython.display import Markdown, display
+    """Display a Markdown note (e.g. that a part is not run in this profile), its text also the
+    plain-text form."""
+    from IPython.display import display
 
-    display(Markdown(text))
+    display({"text/markdown": text, "text/plain": text}, raw=True)
 
 
 __all__ = [
