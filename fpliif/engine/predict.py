@@ -84,7 +84,7 @@ def expand_inputs(items: list[str]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
             if not found:
-                raise DataError(path, f"folder holds no images ({', '.join(PHOTO_SUFFIXES)})")
+                raise DataError(path, f"is a folder with no images in it ({', '.join(PHOTO_SUFFIXES)})")
             out += found
         elif not path.exists() and glob.has_magic(item):
             found = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file())
