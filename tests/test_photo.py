@@ -181,3 +181,15 @@ def test_overlay_has_a_legend_of_the_classes_present():
     assert (pic[20, 20] != rgb[20, 20]).any() and (pic[60, 100] == rgb[60, 100]).all()
     hidden = overlay_with_legend(rgb, labels, NAMES, PALETTE, hidden=[3])
     assert hidden.shape == (80, 120, 3) and (hidden == rgb).all()
+
+
+def test_render_parse_writes_the_overlay_png(scene, detector, tmp_path):
+    from fpliif.photo.output import render_parse
+
+    path = render_parse(
+        scene.image, tmp_path / "fig" / "o.png", parser=_parser(Constant(cls=2), detector=detector)
+    )
+    pic = np.asarray(Image.open(path))
+    assert pic.shape[1:] == (480, 3) and pic.shape[0] > 360  # the photo and a legend below
+    cx, cy = scene.faces[0].center
+    assert (pic[int(cy), int(cx)] != scene.image[int(cy), int(cx)]).any()
