@@ -1,7 +1,8 @@
 """The ``fpliif`` command line: ``fpliif <command> --help`` shows each command's options and defaults.
 
 Each command lives next to the code it drives; a module listed in ``COMMANDS`` provides
-``configure(parser)`` (adds the arguments) and ``run(args) -> int`` (does the work).
+``configure(parser)`` (adds the arguments) and ``run(args) -> int`` (does the work). Only the
+module of the command being run is imported, so ``fpliif --help`` answers without loading torch.
 Errors a user can act on are printed as one line with a non-zero exit; ``--debug`` shows the
 traceback instead.
 """
@@ -38,7 +39,9 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
     """Shows defaults and keeps the epilog's line breaks."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; only the commands in ``only`` (all when None) get their
+    options, which needs their modules imported."""
     parser = argparse.ArgumentParser(prog="fpliif", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"fpliif {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
@@ -46,14 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text, formatter_class=HelpFormatter)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks")
-        mod = importlib.import_module(module)
-        mod.configure(p)
-        p.set_defaults(_run=mod.run)
+        if only is None or name in only:
+            mod = importlib.import_module(module)
+            mod.configure(p)
+            p.set_defaults(_run=mod.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(only=[chosen] if chosen in COMMANDS else [])
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)

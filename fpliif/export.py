@@ -1,7 +1,13 @@
-"""ONNX export of FP-LIIF, checked against PyTorch with onnxruntime.
+"""Export: ONNX at a fixed output size (checked against PyTorch with onnxruntime), or the weights
+folder ``fpliif.load_pretrained`` reads.
 
     fpliif export --checkpoint runs/lapa/best.pt --size 256 --out model.onnx
     fpliif export --model fpliif-tiny --size 64 --out tiny.onnx        # untrained, for benchmarks
+    fpliif export --format safetensors --checkpoint runs/real/best.pt --out results/real/model [--fp16]
+
+``--format safetensors`` writes ``model.safetensors`` and ``config.json`` into the folder
+``--out`` (``fpliif.weights``: any output size, no onnxruntime needed); ``--fp16`` stores the
+weights in half precision (half the file; loaded back as fp32).
 
 The ONNX graph takes ``images`` [B,3,H,W] (float32 in [0, 1]; B is dynamic, H and W are fixed
 to ``--input-size``) and returns ``logits`` [B,K,S,S] at the **fixed output size** ``--size``.
@@ -199,17 +205,49 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="export an untrained registered model instead (for benchmarks)",
     )
     p.add_argument("--num-classes", type=int, default=11, help="classes of an untrained --model")
+    p.add_argument(
+        "--format",
+        choices=["onnx", "safetensors"],
+        default="onnx",
+        help="onnx: one graph at --size; safetensors: the weights folder (model.safetensors + config.json)",
+    )
+    p.add_argument("--fp16", action="store_true", help="safetensors: store fp16 weights (read back as fp32)")
+    p.add_argument(
+        "--licence", default=None, help="safetensors: the weights' licence, recorded in config.json"
+    )
     p.add_argument("--size", type=int, default=256, help="fixed output size S of the graph (S x S)")
     p.add_argument("--input-size", type=int, default=256, help="input image size (H = W)")
-    p.add_argument("--out", type=Path, required=True, help="where to write the .onnx file")
+    p.add_argument(
+        "--out", type=Path, required=True, help="the .onnx file, or the folder for --format safetensors"
+    )
     p.add_argument("--opset", type=int, default=OPSET, help="ONNX opset")
     p.add_argument("--check-batch", type=int, default=2, help="images in the onnxruntime check (0: skip)")
     p.add_argument("--threads", type=int, default=None, help="onnxruntime / torch threads")
 
 
+def _export_safetensors(args: argparse.Namespace) -> int:
+    from .engine.checkpoint import load_checkpoint, make_checkpoint
+    from .weights import CONFIG_FILE, WEIGHTS_FILE, save_pretrained
+
+    if args.checkpoint is not None:
+        ckpt = load_checkpoint(args.checkpoint)
+        source = str(args.checkpoint)
+    else:
+        model = build_model(args.model, num_classes=args.num_classes)
+        ckpt = make_checkpoint(model, model_name=args.model)
+        source = f"untrained {args.model}"
+    out = save_pretrained(ckpt, args.out, fp16=args.fp16, source=source, licence=args.licence)
+    size_mb = (out / WEIGHTS_FILE).stat().st_size / 2**20
+    dtype = "fp16" if args.fp16 else "fp32"
+    print(f"wrote {out / WEIGHTS_FILE} ({size_mb:.1f} MB, {dtype}) and {out / CONFIG_FILE} from {source}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.format == "safetensors":
+        return _export_safetensors(args)
     if args.checkpoint is not None:
         from .engine.checkpoint import load_model
 

@@ -71,6 +71,16 @@ class Table:
             {c: [self.cell(c, v) for v in self.data[c]] for c in self.data.columns}, dtype=object
         )
 
+    def styled(self) -> Any:
+        """The table as a pandas ``Styler`` for notebooks: the CSV's numbers (each column's
+        decimals), missing cells as in the Markdown, no index, the title as its caption."""
+        formats = {
+            c: (lambda v, c=c: self.cell(str(c), v) or MISSING_MD)
+            for c in self.data.columns
+            if c not in self.labels
+        }
+        return self.data.style.format(formats).hide(axis="index").set_caption(self.title)
+
     def to_markdown(self) -> str:
         cells = self.formatted()
         cols = [str(c) for c in cells.columns]

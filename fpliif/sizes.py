@@ -18,4 +18,17 @@ def as_size(size: int | tuple[int, int] | list[int]) -> Size:
     return h, w
 
 
-__all__ = ["Size", "as_size"]
+def fit_size(image_hw: Size, size: int | tuple[int, int] | list[int] | None) -> Size:
+    """The output size for an image of ``image_hw`` (H, W): None keeps it; an int N is the longer
+    side, the aspect kept (a 600x800 image at 512 gives 384x512); an (H, W) pair is exact."""
+    if size is None:
+        return as_size(image_hw)
+    if isinstance(size, int):
+        n = as_size(size)[0]
+        h, w = as_size(image_hw)
+        long = max(h, w)
+        return max(1, round(h * n / long)), max(1, round(w * n / long))
+    return as_size(size)
+
+
+__all__ = ["Size", "as_size", "fit_size"]

@@ -51,6 +51,13 @@ def to_uint8_image(image: Any) -> np.ndarray:
     return a
 
 
+def default_palette(num_classes: int) -> list[tuple[int, int, int]]:
+    """A distinct colour per class (background black) for label sets without their own palette."""
+    rng = np.random.default_rng(12345)
+    colours = [(0, 0, 0)] + [tuple(int(c) for c in rng.integers(40, 256, 3)) for _ in range(num_classes - 1)]
+    return colours  # type: ignore[return-value]
+
+
 def colorize(label: Any, palette: Sequence[tuple[int, int, int]]) -> np.ndarray:
     """Label map [H,W] (array or tensor) -> RGB uint8 [H,W,3] in the dataset's palette
     (``data.info``); ids outside the palette (255 = ignore) are white."""
@@ -275,6 +282,7 @@ def _crop_box(side: int) -> tuple[int, int, int, int]:
 __all__ = [
     "class_frequency_plot",
     "colorize",
+    "default_palette",
     "multires_figure",
     "new_figure",
     "overlay",

@@ -12,16 +12,17 @@ import papermill
 import pytest
 import yaml
 
-from fpliif.runs.notebooks import NOTEBOOK_DIR, NOTEBOOKS, notebook_path, parameterize, parameters_cell
+from fpliif.runs.notebooks import NOTEBOOK_DIR, NOTEBOOKS, TOOLS, notebook_path, parameterize, parameters_cell
 from fpliif.runs.profiles import PARAMS, PROFILE_DIR, PROFILES, load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 STORED = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+PAPER = [p for p in STORED if p.stem not in TOOLS]
 
 
-def test_every_notebook_is_in_the_runner_order():
-    assert sorted(p.stem for p in STORED) == sorted(NOTEBOOKS)
-    assert len(set(NOTEBOOKS)) == len(NOTEBOOKS)
+def test_every_notebook_is_in_the_runner_order_or_a_tool():
+    assert sorted(p.stem for p in STORED) == sorted(NOTEBOOKS + TOOLS)
+    assert len(set(NOTEBOOKS)) == len(NOTEBOOKS) and not set(NOTEBOOKS) & set(TOOLS)
 
 
 @pytest.mark.parametrize("path", STORED, ids=lambda p: p.name)
@@ -36,7 +37,7 @@ def test_stored_notebook_carries_no_outputs(path):
     assert "papermill" not in nb.metadata, f"{path.name} is an executed copy"
 
 
-@pytest.mark.parametrize("path", STORED, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", PAPER, ids=lambda p: p.name)
 def test_notebook_is_thin_titled_and_parameterized(path):
     nb = nbformat.read(str(path), as_version=4)
     title = nb.cells[0]
@@ -93,3 +94,16 @@ def test_executed_copies_stay_ruff_clean(tmp_path):
         text=True,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("name", TOOLS)
+def test_tool_notebooks_are_titled_parameterized_and_need_no_data(name):
+    """An interactive notebook: a title, a ``parameters`` cell papermill reads, defaults that run
+    on built-in images and without shipped weights (nbval executes it with them)."""
+    path = notebook_path(name)
+    nb = nbformat.read(str(path), as_version=4)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    assert nb.cells[1].metadata.get("tags") == ["parameters"]
+    params = parameters_cell(path)
+    assert set(papermill.inspect_notebook(str(path))) == set(params)
+    assert params.get("weights") is None

@@ -8,18 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fpliif import build_model
 from fpliif.cli import main
 from fpliif.data.io import read_image
-from fpliif.engine.checkpoint import atomic_save, make_checkpoint
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    model = build_model("fpliif-tiny", num_classes=11)
-    atomic_save(make_checkpoint(model, model_name="fpliif-tiny", dataset="lapa", train_config=None), path)
-    return path
+def checkpoint(tiny_checkpoint):
+    return tiny_checkpoint
 
 
 def _rgb(h, w, seed=0):
@@ -101,7 +96,7 @@ def test_odd_images_give_correct_outputs(name, tmp_path, checkpoint):
     label = np.asarray(Image.open(out / f"{path.stem}_label.png"))
     overlay = np.asarray(Image.open(out / f"{path.stem}_overlay.png"))
     assert label.shape == tuple(expected)
-    assert overlay.shape == (*expected, 3)
+    assert overlay.shape[1:] == (expected[1], 3) and overlay.shape[0] >= expected[0]  # a legend below
     assert label.max() < 11
 
 

@@ -112,6 +112,21 @@ def read_image(path: str | Path, *, photo: bool = False) -> np.ndarray:
     return np.array(img.convert("RGB"))
 
 
+def photo_rgb(img: Image.Image) -> np.ndarray:
+    """A decoded PIL image as ``read_image(..., photo=True)`` reads a file: uint8 [H,W,3], turned
+    upright by its EXIF orientation, transparent pixels over white, wide grey scaled to 8 bits."""
+    img = ImageOps.exif_transpose(img) or img
+    if img.width < 1 or img.height < 1:
+        raise ValueError("image has no pixels")
+    if img.mode in WIDE_MODES:
+        return np.repeat(_grey8(img)[..., None], 3, axis=2)
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.array(Image.alpha_composite(white, rgba).convert("RGB"))
+    return np.array(img.convert("RGB"))
+
+
 def _read_photo(path: Path) -> np.ndarray:
     if not path.exists():
         raise DataError(path, "no such file")
@@ -123,16 +138,7 @@ def _read_photo(path: Path) -> np.ndarray:
         with Image.open(path) as img:
             img.seek(0)  # first frame of animations
             img.load()
-            img = ImageOps.exif_transpose(img) or img
-            if img.width < 1 or img.height < 1:
-                raise ValueError("image has no pixels")
-            if img.mode in WIDE_MODES:
-                return np.repeat(_grey8(img)[..., None], 3, axis=2)
-            if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-                rgba = img.convert("RGBA")
-                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                return np.array(Image.alpha_composite(white, rgba).convert("RGB"))
-            return np.array(img.convert("RGB"))
+            return photo_rgb(img)
     except UnidentifiedImageError:
         raise DataError(path, "not an image Pillow can read (unknown or unsupported format)") from None
     except Image.DecompressionBombError as exc:

@@ -1,40 +1,44 @@
-"""``fpliif predict``: label maps and colour overlays for any image a user has.
+"""``fpliif predict``: label maps and colour overlays for any photo or folder of photos.
+
+    fpliif predict photo.jpg                              # the shipped weights, faces detected
+    fpliif predict photos/ "more/*.png" --checkpoint runs/demo/best.pt --size 1024 --out preds/
+    fpliif predict aligned/ --no-detect                   # each image is already one face crop
+
+By default each face is found (``fpliif.photo.detect``), cut as a square crop like the training
+crops, parsed at its own resolution and pasted back; pixels outside every face are background
+(0) and a photo without a face gives a one-line note and an all-background map. ``--no-detect``
+parses the whole image as one face crop. Inputs are files, folders (their images) and globs.
 
 Accepted: anything Pillow decodes: 1-bit, greyscale, palette, RGB(A), CMYK, YCbCr, LAB, 16- and
 32-bit integer or float greyscale, EXIF-rotated photos (turned upright first), and multi-frame
-files (the first frame). Transparent pixels are composited over white. The model sees the image
-resized to its training input size (bicubic, 256 by default); the label map comes out at the
-image's own size, or at ``--size``. Anything else is refused with an error naming the file.
+files (the first frame). Transparent pixels are composited over white. Each crop is resized to
+the model's training input size (bicubic, 256 by default). ``--size N`` makes the longer side N
+and keeps the aspect; ``--size HxW`` is exact; without it the maps have each image's own size.
+
+Written into ``--out``: ``<stem>_label.png`` (palette PNG: viewers show colours, the pixel values
+are the class ids), ``<stem>_overlay.png`` (the colours over the photo, faces outlined, a legend),
+``classes.json`` (id -> name and colour), and with ``--faces-json`` the boxes and scores.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
+import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import nn
 
-from ..data import io
 from ..data.transforms import resize_image
 from ..errors import DataError
-from ..models.fast import optimize_for_inference
 from ..precision import DTYPES, autocast
 from ..sizes import as_size
-from ..viz import overlay
-from .checkpoint import load_model
 
-MAX_OUTPUT_PIXELS = 64 * 1024 * 1024  # refuse absurd outputs (a 8192x8192 map is still fine)
-
-
-def default_palette(num_classes: int) -> list[tuple[int, int, int]]:
-    """A distinct colour per class (background black) for label sets without their own palette."""
-    rng = np.random.default_rng(12345)
-    colours = [(0, 0, 0)] + [tuple(int(c) for c in rng.integers(40, 256, 3)) for _ in range(num_classes - 1)]
-    return colours  # type: ignore[return-value]
+# Suffixes taken from a folder given as input (anything else there is left alone).
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".tga", ".ppm", ".pgm")
 
 
 @torch.inference_mode()
@@ -47,14 +51,10 @@ def predict_labels(
     device: torch.device | str = "cpu",
     dtype: str | torch.dtype | None = None,
 ) -> np.ndarray:
-    """Label map uint8 [H_out,W_out] of one RGB image (default: at the image's own size).
-
-    ``dtype``: the autocast precision of an eager model (``precision.autocast``); the fast path
-    runs its own precision and is called with the default, fp32."""
+    """Label map uint8 [H_out,W_out] of one RGB image taken whole as a face crop (default: at the
+    image's own size); ``dtype`` is the autocast precision of an eager model."""
     h, w = rgb.shape[:2]
     size = out_size or (h, w)
-    if size[0] * size[1] > MAX_OUTPUT_PIXELS:
-        raise ValueError(f"output of {size[0]}x{size[1]} pixels is too large (limit {MAX_OUTPUT_PIXELS:,})")
     image = torch.from_numpy(np.array(rgb, dtype=np.float32, copy=True)).permute(2, 0, 1).div_(255)
     image = resize_image(image, (input_size, input_size))[None].to(device)
     with autocast(device, dtype):
@@ -62,24 +62,12 @@ def predict_labels(
     return logits.argmax(dim=1)[0].to(torch.uint8).cpu().numpy()
 
 
-def _palette_for(ckpt: dict, num_classes: int) -> list[tuple[int, int, int]]:
-    try:
-        from ..data import dataset_info
-
-        info = dataset_info(str(ckpt.get("dataset")))
-        if info.num_classes == num_classes:
-            return list(info.palette)
-    except (ImportError, KeyError, ValueError):
-        pass
-    return default_palette(num_classes)
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """'512' -> (512, 512); '480x640' -> (480, 640) (height x width)."""
+def parse_size(text: str) -> int | tuple[int, int]:
+    """'512' -> 512 (the longer side; the aspect is kept); '480x640' -> (480, 640), exact (H x W)."""
     try:
         parts = [int(p) for p in text.lower().split("x")]
         if len(parts) == 1:
-            return as_size(parts[0])
+            return as_size(parts[0])[0]
         if len(parts) == 2:
             return as_size((parts[0], parts[1]))
     except ValueError:
@@ -87,14 +75,51 @@ def parse_size(text: str) -> tuple[int, int]:
     raise argparse.ArgumentTypeError(f"size must be N or HxW with positive integers, got {text!r}")
 
 
+def expand_inputs(items: list[str]) -> list[Path]:
+    """Files as given (a missing one is reported when read), folders as their photos (sorted),
+    glob patterns as their matches; a folder or pattern with no photo is an error."""
+    out: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+            if not found:
+                raise DataError(path, f"is a folder with no images in it ({', '.join(PHOTO_SUFFIXES)})")
+            out += found
+        elif not path.exists() and glob.has_magic(item):
+            found = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file())
+            if not found:
+                raise DataError(item, "no file matches this pattern")
+            out += found
+        else:
+            out.append(path)
+    return out
+
+
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("images", nargs="+", help="image files (any format Pillow reads)")
-    p.add_argument("--checkpoint", required=True, help="a checkpoint written by fpliif train")
+    p.add_argument("images", nargs="+", help="image files, folders of images, or glob patterns ('*.jpg')")
     p.add_argument(
-        "--size", type=parse_size, default=None, help="output size N or HxW (default: each image's own)"
+        "--checkpoint",
+        default=None,
+        help="a .pt checkpoint of fpliif train or a weights folder (model.safetensors + config.json); "
+        "default: the shipped weights in results/real/model/",
     )
-    p.add_argument("--out", default="predictions", help="folder for <stem>_label.png and <stem>_overlay.png")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument(
+        "--size",
+        type=parse_size,
+        default=None,
+        help="output size: N = longer side N, aspect kept; HxW = exact (default: each image's own)",
+    )
+    p.add_argument(
+        "--out", default="predictions", help="folder for <stem>_label.png, <stem>_overlay.png, classes.json"
+    )
+    p.add_argument(
+        "--no-detect",
+        action="store_true",
+        help="no face detection: parse each whole image as one face crop (aligned datasets)",
+    )
+    p.add_argument("--faces-json", default=None, help="write the faces found (boxes, scores, crops) here")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--alpha", type=float, default=0.5, help="overlay opacity")
     p.add_argument("--dtype", choices=list(DTYPES), default="fp32", help="inference precision")
     p.add_argument(
@@ -102,49 +127,67 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _unique_name(stem: str, used: set[str]) -> str:
+    name, k = stem, 1
+    while name in used:  # same stem from different folders
+        k += 1
+        name = f"{stem}-{k}"
+    used.add(name)
+    return name
+
+
 def run(args: argparse.Namespace) -> int:
-    model, ckpt = load_model(args.checkpoint, device=args.device)
-    input_size = int(((ckpt.get("train_config") or {}).get("data") or {}).get("image_size") or 256)
-    palette = _palette_for(ckpt, model.config.num_classes)
-    dtype = DTYPES[args.dtype]
-    autocast_dtype = dtype  # the eager forward runs under autocast
-    if not args.eager:  # same outputs within fp tolerance (fp32), less work; large outputs in chunks
-        model = optimize_for_inference(model, dtype=dtype)
-        autocast_dtype = torch.float32  # the fast path runs its own precision
+    from tqdm import tqdm
+
+    from ..data import io
+    from ..fileio import atomic_write
+    from ..photo.output import overlay_with_legend, save_label_png, write_classes_json
+    from ..photo.parser import load_pretrained, no_face_message
+    from ..weights import SHIPPED
+
+    paths = expand_inputs(args.images)
+    if args.checkpoint is None:
+        print(
+            f"fpliif predict: no --checkpoint given: using the shipped weights in {SHIPPED}/", file=sys.stderr
+        )
+    parser = load_pretrained(
+        args.checkpoint,
+        device=args.device,
+        dtype=args.dtype,
+        detect=not args.no_detect,
+        size=args.size,
+        fast=not args.eager,
+    )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    write_classes_json(out / "classes.json", parser.class_names, parser.palette)
     failed = 0
     used: set[str] = set()
-    for path in args.images:
+    faces: dict[str, object] = {}
+    for path in tqdm(paths, desc="fpliif predict", unit="image", file=sys.stderr, disable=None):
         try:
             rgb = io.read_image(path, photo=True)
-            label = predict_labels(
-                model,
-                rgb,
-                input_size=input_size,
-                out_size=args.size,
-                device=args.device,
-                dtype=autocast_dtype,
-            )
+            result = parser.parse(rgb)
         except (DataError, ValueError) as exc:
             failed += 1
-            print(f"fpliif predict: error: {exc}", file=sys.stderr)
+            tqdm.write(f"fpliif predict: error: {exc}", file=sys.stderr)
             continue
-        stem = Path(path).stem
-        name, k = stem, 1
-        while name in used:  # same stem from different folders
-            k += 1
-            name = f"{stem}-{k}"
-        used.add(name)
-        shown = (
-            rgb
-            if rgb.shape[:2] == label.shape
-            else np.asarray(Image.fromarray(rgb).resize(label.shape[::-1], Image.BICUBIC))
+        name = _unique_name(path.stem, used)
+        label = result.labels
+        save_label_png(out / f"{name}_label.png", label, parser.palette)
+        pic = overlay_with_legend(
+            rgb, label, parser.class_names, parser.palette, alpha=args.alpha, faces=result.faces
         )
-        Image.fromarray(label).save(out / f"{name}_label.png")
-        Image.fromarray(overlay(shown, label, palette, args.alpha)).save(out / f"{name}_overlay.png")
-        print(f"{path} -> {out / name}_label.png ({label.shape[1]}x{label.shape[0]})")
+        io.write_image(out / f"{name}_overlay.png", pic)
+        faces[str(path)] = result.faces_json()
+        what = "" if args.no_detect else f", {len(result.faces)} face(s)"
+        tqdm.write(f"{path} -> {out / name}_label.png ({label.shape[1]}x{label.shape[0]}{what})")
+        if not args.no_detect and not result.faces:
+            tqdm.write(f"fpliif predict: {no_face_message(str(path))}", file=sys.stderr)
+    if args.faces_json:
+        Path(args.faces_json).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(args.faces_json, json.dumps({"images": faces}, indent=2) + "\n")
     if failed:
-        print(f"fpliif predict: {failed} of {len(args.images)} image(s) failed", file=sys.stderr)
+        print(f"fpliif predict: {failed} of {len(paths)} image(s) failed", file=sys.stderr)
         return 2
     return 0

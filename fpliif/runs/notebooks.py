@@ -2,6 +2,8 @@
 
 Each notebook ``notebooks/<name>.ipynb`` calls its module ``fpliif/tables/<name>.py`` (the number
 prefix of the first three dropped); ``NOTEBOOKS`` is the order ``fpliif run`` executes them in.
+``TOOLS`` are the interactive notebooks beside them (``explore``: parse any photo with widgets),
+which ``fpliif run`` leaves alone and the tests execute with their own defaults.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ NOTEBOOKS: tuple[str, ...] = (
     "figure10_11_worst_cases",
     "transfer_synth_real",
 )
+
+
+# Interactive notebooks: not part of a profile's run, no tables module, their own parameters.
+TOOLS: tuple[str, ...] = ("explore",)
 
 
 def notebook_path(name: str) -> Path:
@@ -122,6 +128,7 @@ def select_notebooks(only: Sequence[str] | None) -> list[str]:
 __all__ = [
     "NOTEBOOKS",
     "NOTEBOOK_DIR",
+    "TOOLS",
     "notebook_path",
     "parameterize",
     "parameters_cell",

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -302,10 +301,11 @@ def shows_real_faces(study: Study) -> bool:
     return any(not ref.synthetic for ref in study.data.all().values())
 
 
-def show(study: Study, item: Any, name: str | None = None, *, faces: bool = False) -> Path:
+def show(study: Study, item: Any, name: str | None = None, *, faces: bool = False) -> None:
     """Save a ``Table`` (tables/<name>.csv, .md) or a figure (figures/<name>.png) into the
-    profile's folder and display what was written (in a notebook; a no-op elsewhere).
-    Returns the main file.
+    profile's folder and display it (in a notebook; a no-op elsewhere). A table is shown as a
+    styled DataFrame with its caption and notes below. Returns nothing, so a cell ending in
+    ``show(...)`` echoes no path.
 
     ``faces``: the figure shows face images. On real data (CelebA-HQ may not be redistributed) it
     goes to figures/faces/, which git ignores, and the notebook shows only where it is, so that
@@ -317,9 +317,10 @@ def show(study: Study, item: Any, name: str | None = None, *, faces: bool = Fals
     if isinstance(item, Table):
         if name:
             item.name = name
-        paths = item.save(study.tables_dir)
-        display(Markdown(item.to_markdown()))
-        return paths["csv"]
+        item.save(study.tables_dir)
+        display(item.styled())
+        display(Markdown("\n".join([item.caption, *(f"- {n}" for n in item.notes)])))
+        return
     if name is None:
         raise ValueError("a figure needs a name")
     private = faces and shows_real_faces(study)
@@ -329,14 +330,14 @@ def show(study: Study, item: Any, name: str | None = None, *, faces: bool = Fals
         display(Markdown(f"Figure saved to `{path}`, not shown here: it shows real CelebA-HQ faces."))
     else:
         display(Image(filename=str(path)))
-    return path
 
 
 def note(text: str) -> None:
-    """Display a Markdown note (e.g. that a part is not run in this profile)."""
-    from IPython.display import Markdown, display
+    """Display a Markdown note (e.g. that a part is not run in this profile), its text also the
+    plain-text form."""
+    from IPython.display import display
 
-    display(Markdown(text))
+    display({"text/markdown": text, "text/plain": text}, raw=True)
 
 
 __all__ = [
