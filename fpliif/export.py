@@ -215,6 +215,13 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--licence", default=None, help="safetensors: the weights' licence, recorded in config.json"
     )
+    p.add_argument(
+        "--describe",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="safetensors: set config.json's data, budget, scores or notes (VALUE: YAML; repeatable)",
+    )
     p.add_argument("--size", type=int, default=256, help="fixed output size S of the graph (S x S)")
     p.add_argument("--input-size", type=int, default=256, help="input image size (H = W)")
     p.add_argument(
@@ -223,6 +230,23 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--opset", type=int, default=OPSET, help="ONNX opset")
     p.add_argument("--check-batch", type=int, default=2, help="images in the onnxruntime check (0: skip)")
     p.add_argument("--threads", type=int, default=None, help="onnxruntime / torch threads")
+
+
+def parse_describe(items: list[str]) -> dict[str, Any]:
+    """``--describe KEY=VALUE`` items as a dict (values parsed as YAML); only DESCRIBED keys."""
+    import yaml
+
+    from .weights import DESCRIBED
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or key not in DESCRIBED:
+            raise FpliifError(
+                f"--describe {item!r}: expected KEY=VALUE with KEY one of {', '.join(DESCRIBED)}"
+            )
+        out[key] = yaml.safe_load(raw)
+    return out
 
 
 def _export_safetensors(args: argparse.Namespace) -> int:
@@ -236,7 +260,14 @@ def _export_safetensors(args: argparse.Namespace) -> int:
         model = build_model(args.model, num_classes=args.num_classes)
         ckpt = make_checkpoint(model, model_name=args.model)
         source = f"untrained {args.model}"
-    out = save_pretrained(ckpt, args.out, fp16=args.fp16, source=source, licence=args.licence)
+    out = save_pretrained(
+        ckpt,
+        args.out,
+        fp16=args.fp16,
+        source=source,
+        licence=args.licence,
+        describe=parse_describe(args.describe),
+    )
     size_mb = (out / WEIGHTS_FILE).stat().st_size / 2**20
     dtype = "fp16" if args.fp16 else "fp32"
     print(f"wrote {out / WEIGHTS_FILE} ({size_mb:.1f} MB, {dtype}) and {out / CONFIG_FILE} from {source}")

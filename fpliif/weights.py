@@ -33,6 +33,7 @@ CONFIG_FILE = "config.json"
 FORMAT = "fpliif-pretrained"
 VERSION = 1
 SHIPPED = REPO_ROOT / "results" / "real" / "model"
+DESCRIBED = ("data", "budget", "scores", "notes")  # config.json's free-form fields an exporter may set
 DEFAULT_IMAGE_SIZE = 256  # the paper's training input size, for checkpoints that do not record theirs
 
 
@@ -93,8 +94,10 @@ def save_pretrained(
     fp16: bool = False,
     source: str = "",
     licence: str | None = None,
+    describe: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``model.safetensors`` and ``config.json`` for a checkpoint dict into ``out_dir``."""
+    """Write ``model.safetensors`` and ``config.json`` for a checkpoint dict into ``out_dir``.
+    ``describe`` replaces the free-form ``DESCRIBED`` fields (what the checkpoint knows otherwise)."""
     from safetensors.torch import save
 
     from .fileio import atomic_write
@@ -123,10 +126,15 @@ def save_pretrained(
         "budget": {k: v for k, v in (train.get("optim") or {}).items() if k in ("epochs", "batch_size")}
         or None,
         "scores": ckpt.get("metrics") or None,
+        "notes": None,
         "licence": licence,
         "commit": ckpt.get("commit"),
         "exported_from": source or None,
     }
+    unknown = sorted(set(describe or {}) - set(DESCRIBED))
+    if unknown:
+        raise ValueError(f"describe: unknown field(s) {unknown}; known: {list(DESCRIBED)}")
+    config |= describe or {}
     atomic_write(out / WEIGHTS_FILE, save(state, metadata={"format": FORMAT}))
     atomic_write(out / CONFIG_FILE, json.dumps(config, indent=2, default=str) + "\n")
     return out

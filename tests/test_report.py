@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from fpliif import paper, report
+from fpliif.report import MISSING_MD, Table
 from fpliif.tables import common
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,3 +128,12 @@ def test_not_run_table_keeps_the_papers_numbers():
     t = common.not_run_table("t5", "Table 5", data, reason="edge_weights is empty", profile="quick")
     md = t.to_markdown()
     assert "91.73" in md and common.NOT_RUN in md and "profile quick" in md
+
+
+def test_styled_shows_the_csv_numbers_and_the_title():
+    t = Table(
+        "x", "Table X: a title", "a caption", pd.DataFrame({"row": ["a", "b"], "v": [1.2345, float("nan")]})
+    )
+    html = t.styled().to_html()
+    assert "1.23" in html and "1.2345" not in html and MISSING_MD in html
+    assert "Table X: a title" in html and ">a<" in html

@@ -111,11 +111,7 @@ class Run:
         """One line: model, preset and recipe, data size, time."""
         c = self.config
         o, d = c.optim, c.data
-        try:
-            n_train = sum(1 for _ in (Path(d.root) / d.train_split / "images").iterdir())
-            images = f"{n_train} images"
-        except OSError:
-            images = "the training split"
+        images = _train_images(d)
         opts = "".join(f", {k}={v}" for k, v in c.model.options.items())
         points = f", {o.sample_points} sampled px/image" if o.sample_points else ""
         text = (
@@ -127,6 +123,20 @@ class Run:
         if secs:
             text += f", trained in {secs / 60:.1f} min"
         return text
+
+
+def _train_images(d: Any) -> str:
+    """ "N images" of a run's training split (a flat subset's drawn split counted as drawn)."""
+    from ..data import flat
+
+    try:
+        if flat.is_flat(d.root):
+            counts = flat.split_record(d.root, d.split_seed).get("counts")
+            if counts:
+                return f"{counts[d.train_split]} images"
+        return f"{sum(1 for _ in (Path(d.root) / d.train_split / 'images').iterdir())} images"
+    except (OSError, KeyError, FpliifError):
+        return "the training split"
 
 
 def checkpoint_epoch(path: Path) -> int:
