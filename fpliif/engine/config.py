@@ -31,7 +31,8 @@ class DataConfig:
     root: str = "data/synth-lapa"  # dataset folder; `fpliif synth` makes the built-in default
     image_size: int = 256  # paper: 256x256, bicubic; labels use nearest (our reading: bicubic mixes ids)
     augment: bool = True  # the paper's random affine + crop and colour jitter
-    augment_options: dict[str, Any] = field(default_factory=dict)  # AugmentConfig overrides, e.g. {affine: false}
+    # AugmentConfig overrides, e.g. {affine: false}
+    augment_options: dict[str, Any] = field(default_factory=dict)
     hflip: bool = False  # not in the paper; when on, left/right labels are swapped with the image
     split_seed: int = 0  # shuffles a flat subset that comes as one folder into train/val/test
     train_split: str = "train"

@@ -26,6 +26,7 @@ from ..precision import DTYPES, autocast
 from ..sizes import as_size
 from ..viz import overlay
 from .checkpoint import load_model
+from .evaluate import add_decode_options, decode_settings
 
 MAX_OUTPUT_PIXELS = 64 * 1024 * 1024  # refuse absurd outputs (a 8192x8192 map is still fine)
 
@@ -100,16 +101,20 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--eager", action="store_true", help="the paper-faithful forward instead of the fast inference path"
     )
+    add_decode_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
+    adaptive = decode_settings(args)
+    if adaptive is not None and args.eager:
+        raise ValueError("--decode adaptive runs on the fast path; drop --eager")
     model, ckpt = load_model(args.checkpoint, device=args.device)
     input_size = int(((ckpt.get("train_config") or {}).get("data") or {}).get("image_size") or 256)
     palette = _palette_for(ckpt, model.config.num_classes)
     dtype = DTYPES[args.dtype]
     autocast_dtype = dtype  # the eager forward runs under autocast
     if not args.eager:  # same outputs within fp tolerance (fp32), less work; large outputs in chunks
-        model = optimize_for_inference(model, dtype=dtype)
+        model = optimize_for_inference(model, dtype=dtype, decode=args.decode, adaptive=adaptive)
         autocast_dtype = torch.float32  # the fast path runs its own precision
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

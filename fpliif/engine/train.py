@@ -79,7 +79,12 @@ def _build_datasets(cfg: TrainConfig, out: Path, dinfo: DistInfo):
 
     d = cfg.data
     augment: Any = AugmentConfig.from_dict({"hflip": d.hflip, **d.augment_options}) if d.augment else False
-    common = {"image_size": d.image_size, "skip_bad": d.skip_bad, "cache": d.cache, "split_seed": d.split_seed}
+    common = {
+        "image_size": d.image_size,
+        "skip_bad": d.skip_bad,
+        "cache": d.cache,
+        "split_seed": d.split_seed,
+    }
     train_ds = build_dataset(
         d.name, d.root, d.train_split, augment=augment, report=out / f"skipped-{d.train_split}.json", **common
     )
