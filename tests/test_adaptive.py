@@ -23,6 +23,7 @@ from fpliif.models.adaptive import (
     grid_sizes,
     parse_step,
     uncertain_cells,
+    uncertain_support,
 )
 from fpliif.models.decoder import make_coord
 from fpliif.models.fast import optimize_for_inference
@@ -34,12 +35,12 @@ def tiny():
     return build_model("fpliif-tiny", num_classes=11).eval()
 
 
-@pytest.mark.parametrize("hierarchical", [True, False])
-def test_threshold_inf_equals_dense_bit_for_bit(tiny, hierarchical):
+@pytest.mark.parametrize(("hierarchical", "marks"), [(True, "cells"), (False, "cells"), (True, "support")])
+def test_threshold_inf_equals_dense_bit_for_bit(tiny, hierarchical, marks):
     """Every cell marked: every output pixel is the dense path's own query (same coordinates, same
     chunks), so the outputs are equal exactly, not only to round-off."""
     dense = optimize_for_inference(tiny)
-    settings = AdaptiveSettings(threshold=math.inf, hierarchical=hierarchical)
+    settings = AdaptiveSettings(threshold=math.inf, hierarchical=hierarchical, marks=marks)
     adaptive = optimize_for_inference(tiny, decode="adaptive", adaptive=settings)
     images = torch.rand(2, 3, 32, 32)
     for size in (32, 50, (24, 40)):
@@ -52,7 +53,8 @@ def test_threshold_inf_equals_dense_bit_for_bit(tiny, hierarchical):
     assert stats["queried_full"] == stats["pixels"] == 2 * 40 * 40
 
 
-def test_queried_pixels_are_dense_and_the_rest_upsampled(tiny):
+@pytest.mark.parametrize("marks", ["cells", "support"])
+def test_queried_pixels_are_dense_and_the_rest_upsampled(tiny, marks):
     """One jump from the coarse grid: the marked cells' pixels hold the dense logits exactly, the
     others the coarse logits upsampled (bilinear or nearest)."""
     model = copy.deepcopy(tiny)
@@ -68,11 +70,14 @@ def test_queried_pixels_are_dense_and_the_rest_upsampled(tiny):
     threshold = (top[0] - top[1]).quantile(0.3).item()
     for upsample, mode in (("bilinear", "bilinear"), ("nearest", "nearest-exact")):
         settings = AdaptiveSettings(
-            threshold=threshold, step=4, band=0, hierarchical=False, upsample=upsample
+            threshold=threshold, step=4, band=0, hierarchical=False, upsample=upsample, marks=marks
         )
         out = optimize_for_inference(model, decode="adaptive", adaptive=settings)(image, 48)[0]
-        mark = uncertain_cells(coarse, settings.threshold, settings.band)
-        fine = F.interpolate(mark[None, None].float(), size=(48, 48), mode="nearest-exact")[0, 0].bool()
+        if marks == "cells":
+            mark = uncertain_cells(coarse, settings.threshold, settings.band)
+            fine = F.interpolate(mark[None, None].float(), size=(48, 48), mode="nearest-exact")[0, 0].bool()
+        else:
+            fine = uncertain_support(coarse, (48, 48), settings.threshold, settings.band)
         assert 0 < fine.float().mean() < 1
         kw = {"align_corners": False} if mode == "bilinear" else {}
         up = F.interpolate(coarse[None], size=(48, 48), mode=mode, **kw)[0]
@@ -120,6 +125,21 @@ def test_few_queries_and_high_agreement_on_a_smooth_label_field(size):
     assert torch.equal(everything(latent, out_size=(size, size))[0].argmax(0), dense)
 
 
+def test_support_marks_the_pixels_between_disagreeing_centres():
+    """Two labels split between coarse columns 1 and 2 of 4: on the 2x finer grid only the pixels
+    interpolated from both columns (fine columns 3 and 4) are marked; whole cells would be 2..5."""
+    logits = torch.zeros(2, 3, 4)
+    logits[0, :, :2] = 5
+    logits[1, :, 2:] = 5
+    support = uncertain_support(logits, (6, 8), threshold=1.0, band=0)
+    assert support.any(0).nonzero().flatten().tolist() == [3, 4] and support.all(0)[3]
+    cells = uncertain_cells(logits, 1.0, band=0)
+    fine = F.interpolate(cells[None, None].float(), size=(6, 8), mode="nearest-exact")[0, 0].bool()
+    assert fine.any(0).nonzero().flatten().tolist() == [2, 3, 4, 5]
+    grown = uncertain_support(logits, (6, 8), threshold=1.0, band=1)
+    assert grown.any(0).nonzero().flatten().tolist() == [1, 2, 3, 4, 5, 6]
+
+
 def test_grid_sizes():
     s = AdaptiveSettings()
     assert grid_sizes((256, 256), (64, 64), s) == [(64, 64), (128, 128), (256, 256)]
@@ -146,6 +166,7 @@ def test_grid_sizes():
         ({"step": True}, "coarse step"),
         ({"band": -1}, "band"),
         ({"upsample": "bicubic"}, "upsample"),
+        ({"marks": "edges"}, "marks"),
     ],
 )
 def test_settings_are_checked(kwargs, match):
@@ -305,7 +326,9 @@ def test_table6_shows_adaptive_rows_beside_dense():
     df = t6.data.set_index("output size")
     assert df.loc["256", "adaptive / dense, fp32"] == pytest.approx(2.5)
     assert df.loc["256", "FPS here, fast fp32"] == 1.0  # the bench's own dense row stays
-    assert df.loc["1024", "FPS here, fast fp32"] == 0.1 and df.loc["1024", "adaptive / dense, fp32"] == 12.0
+    assert df.loc["1024", "FPS here, fast fp32"] == 0.1 and df.loc[
+        "1024", "adaptive / dense, fp32"
+    ] == pytest.approx(12.0)
     assert df.loc["1024", "adaptive: agree with dense (%)"] == pytest.approx(99.7)
     assert list(df.index).index("1024") == list(df.index).index("512") + 1
     assert any("Adaptive decoding" in n for n in t6.notes)

@@ -7,18 +7,23 @@ not be asked at full resolution at all:
 1. decode a coarse grid: the latent's own (H/4 x W/4 for the paper's model; its pixel centres are
    the latent cell centres, where the fast path's pruned ensemble needs one MLP evaluation per
    pixel) or ``ceil(H / step) x ceil(W / step)``;
-2. mark the uncertain coarse cells: top-2 logit margin below ``threshold``, or a different label
-   among the 3x3 neighbours; grow the marks by ``band`` cells;
-3. upsample the coarse logits to the next grid (``upsample``: bilinear or nearest) and replace the
-   marked cells' pixels by exact LIIF queries at that grid;
+2. mark what is uncertain: coarse pixels whose top-2 logit margin is below ``threshold`` (on the
+   coarse grid; scaled with the cell size on finer ones) or whose labels disagree, either as whole
+   coarse cells (``marks="cells"``: a margin below threshold or another label among the 3x3
+   neighbours) or as the finer pixels interpolated from them (``marks="support"``, the default:
+   a pixel whose 2x2 bilinear support holds two labels or a small margin); grow the marks by
+   ``band`` cells (or 2x2 blocks);
+3. upsample the coarse logits to the next grid (``upsample``: bilinear or nearest; where nothing
+   is queried both give the same labels) and replace the marked pixels by exact LIIF queries;
 4. repeat from 2 on the new grid until the output size (``hierarchical``: each grid twice the last,
    so the bands narrow as the resolution grows), or go straight to the output size.
 
 The queries are the dense path's own: the wrapped decoder's ``decode`` on coordinates taken from
 the same ``make_coord`` grid, so an exactly queried pixel has the dense path's value. With
 ``threshold=inf`` every cell is marked and one image's output equals the dense output bit for bit
-(tests/test_adaptive.py; batches are decoded image by image, so GEMM blocking may then differ from
-the dense path's batched chunks at fp32 round-off).
+(tests/test_adaptive.py, batches of one and two images on CPU; batches are decoded image by
+image, so elsewhere GEMM blocking could differ from the dense path's batched chunks at fp32
+round-off).
 
     fast = optimize_for_inference(model, decode="adaptive")           # defaults below
     fast = optimize_for_inference(model, decode="adaptive", adaptive=AdaptiveSettings(threshold=2.0))
@@ -39,11 +44,13 @@ from torch import nn
 from .decoder import make_coord
 
 # Defaults chosen by measurement on a SynthFaces-trained model (docs/paper.md, "Adaptive decoding").
-DEFAULT_THRESHOLD = 1.0  # top-2 logit margin below which a coarse cell is re-queried
+DEFAULT_THRESHOLD = 1.0  # top-2 logit margin below which a coarse pixel is uncertain
 DEFAULT_STEP: int | None = None  # None: the latent grid is the coarse grid
-DEFAULT_BAND = 1  # cells the marks are grown by
-DEFAULT_UPSAMPLE = "bilinear"
+DEFAULT_BAND = 0  # cells (or support blocks) the marks are grown by
+DEFAULT_UPSAMPLE = "bilinear"  # the same labels as nearest where nothing is queried; smoother logits
 DEFAULT_HIERARCHICAL = True
+DEFAULT_MARKS = "support"
+MARKS = ("cells", "support")
 UPSAMPLE_MODES = {"bilinear": "bilinear", "nearest": "nearest-exact"}
 DECODE_MODES = ("dense", "adaptive")
 
@@ -70,7 +77,9 @@ class AdaptiveSettings:
     ``inf`` marks every cell (the dense output). ``step``: output pixels per coarse cell (int >= 1),
     or None for the latent grid. ``band``: cells the marks are grown by (>= 0). ``upsample``:
     ``bilinear`` (on logits) or ``nearest`` (the coarse labels). ``hierarchical``: refine by
-    factors of two rather than in one jump.
+    factors of two rather than in one jump. ``marks``: ``cells`` re-queries whole coarse cells
+    (``uncertain_cells``), ``support`` only the finer pixels interpolated from uncertain or
+    disagreeing coarse pixels (``uncertain_support``).
     """
 
     threshold: float = DEFAULT_THRESHOLD
@@ -78,6 +87,7 @@ class AdaptiveSettings:
     band: int = DEFAULT_BAND
     upsample: str = DEFAULT_UPSAMPLE
     hierarchical: bool = DEFAULT_HIERARCHICAL
+    marks: str = DEFAULT_MARKS
 
     def __post_init__(self) -> None:
         t = self.threshold
@@ -90,6 +100,10 @@ class AdaptiveSettings:
             raise ValueError(f"band must be an int >= 0, got {self.band!r}")
         if self.upsample not in UPSAMPLE_MODES:
             raise ValueError(f"upsample must be one of {sorted(UPSAMPLE_MODES)}, got {self.upsample!r}")
+        if not isinstance(self.hierarchical, bool):
+            raise ValueError(f"hierarchical must be True or False, got {self.hierarchical!r}")
+        if self.marks not in MARKS:
+            raise ValueError(f"marks must be one of {MARKS}, got {self.marks!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,21 +137,52 @@ def grid_sizes(
     return sizes
 
 
+def _margin_below(logits: torch.Tensor, threshold: float) -> torch.Tensor:
+    """logits [K,h,w] -> bool [h,w]: top-1 minus top-2 logit < ``threshold``."""
+    if logits.shape[0] < 2:
+        return torch.zeros(logits.shape[1:], dtype=torch.bool, device=logits.device)
+    top = logits.topk(2, dim=0).values
+    return top[0] - top[1] < threshold
+
+
+def _grow(mark: torch.Tensor, band: int) -> torch.Tensor:
+    if not band:
+        return mark
+    return F.max_pool2d(mark[None, None].float(), 2 * band + 1, stride=1, padding=band)[0, 0] > 0
+
+
 def uncertain_cells(logits: torch.Tensor, threshold: float, band: int) -> torch.Tensor:
     """logits [K,h,w] -> bool [h,w]: top-2 margin < ``threshold`` or a 3x3 neighbour with another
     label, grown by ``band`` cells."""
-    k = logits.shape[0]
     if math.isinf(threshold):
         return torch.ones(logits.shape[1:], dtype=torch.bool, device=logits.device)
-    top = logits.topk(2, dim=0).values if k > 1 else None
-    mark = (top[0] - top[1] < threshold) if top is not None else torch.zeros_like(logits[0], dtype=torch.bool)
     labels = logits.argmax(dim=0)[None, None].float()  # [1,1,h,w]
     highest = F.max_pool2d(labels, 3, stride=1, padding=1)
     lowest = -F.max_pool2d(-labels, 3, stride=1, padding=1)
-    mark = mark | (highest != lowest)[0, 0]
-    if band:
-        mark = F.max_pool2d(mark[None, None].float(), 2 * band + 1, stride=1, padding=band)[0, 0] > 0
-    return mark
+    return _grow(_margin_below(logits, threshold) | (highest != lowest)[0, 0], band)
+
+
+def uncertain_support(
+    logits: torch.Tensor, size: tuple[int, int], threshold: float, band: int
+) -> torch.Tensor:
+    """logits [K,h,w] -> bool [H,W] on the finer grid ``size``: the pixels whose bilinear support
+    (the 2x2 coarse pixel centres around them) holds two labels or a margin < ``threshold``; the
+    2x2 blocks are grown by ``band``. Only the pixels between disagreeing centres are marked, not
+    the whole cells on both sides of a boundary (``uncertain_cells``)."""
+    h, w = logits.shape[1:]
+    if math.isinf(threshold):
+        return torch.ones(size, dtype=torch.bool, device=logits.device)
+    labels = F.pad(logits.argmax(dim=0)[None, None].float(), (1, 1, 1, 1), mode="replicate")
+    unsure = F.pad(_margin_below(logits, threshold)[None, None].float(), (1, 1, 1, 1), mode="replicate")
+    # block (i, j) spans the centres i-1..i and j-1..j (the borders replicated): [h+1, w+1]
+    mixed = F.max_pool2d(labels, 2, stride=1) != -F.max_pool2d(-labels, 2, stride=1)
+    block = _grow((mixed | (F.max_pool2d(unsure, 2, stride=1) > 0))[0, 0], band)
+
+    def index(n_out: int, n_in: int) -> torch.Tensor:  # a fine pixel's block: floor(coarse pos) + 1
+        pos = (torch.arange(n_out, device=logits.device, dtype=torch.float64) + 0.5) * n_in / n_out - 0.5
+        return (pos.floor().long() + 1).clamp(0, n_in)
+
+    return block[index(size[0], h)[:, None], index(size[1], w)[None, :]]
 
 
 def _upsample(logits: torch.Tensor, size: tuple[int, int], how: str) -> torch.Tensor:
@@ -230,9 +275,17 @@ def refine(
     stats["per_grid"][0][2] += first[0] * first[1]
     stats["queried"] += first[0] * first[1]
     for g, size in enumerate(sizes[1:], start=1):
-        mark = uncertain_cells(logits, settings.threshold, settings.band)
-        fine = F.interpolate(mark[None, None].to(logits.dtype), size=size, mode="nearest-exact")
-        idx = fine.view(-1).nonzero().squeeze(1)
+        # Near a boundary the margin grows about linearly with the distance to it, so a fixed
+        # threshold marks a band of fixed width in the image, ever more cells wide on finer
+        # grids; scaled with the cell size, the band stays as many cells wide on every grid.
+        here = logits.shape[1] * logits.shape[2]
+        threshold = settings.threshold * math.sqrt(first[0] * first[1] / here)
+        if settings.marks == "support":
+            fine = uncertain_support(logits, size, threshold, settings.band)
+        else:
+            mark = uncertain_cells(logits, threshold, settings.band)
+            fine = F.interpolate(mark[None, None].to(logits.dtype), size=size, mode="nearest-exact")
+        idx = fine.reshape(-1).nonzero().squeeze(1)
         n = idx.numel()
         if n == size[0] * size[1]:  # every pixel queried: nothing to upsample
             logits = query(size, None).reshape(k, *size)
@@ -249,6 +302,7 @@ __all__ = [
     "DECODE_MODES",
     "DEFAULT_BAND",
     "DEFAULT_HIERARCHICAL",
+    "DEFAULT_MARKS",
     "DEFAULT_STEP",
     "DEFAULT_THRESHOLD",
     "DEFAULT_UPSAMPLE",
@@ -259,4 +313,5 @@ __all__ = [
     "parse_step",
     "refine",
     "uncertain_cells",
+    "uncertain_support",
 ]
