@@ -40,7 +40,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
     def both(field_name: str) -> str:
         f, q = getattr(full, field_name), getattr(quick, field_name)
-        show = lambda v: ",".join(map(str, v)) if isinstance(v, tuple) else str(v)  # noqa: E731
+        show = lambda v: (",".join(map(str, v)) or "none") if isinstance(v, tuple) else str(v)  # noqa: E731
         return f" (default {show(f)}; with --quick {show(q)})"
 
     p.add_argument("--out", type=Path, default=None, help="write the records to this JSON file")
@@ -118,14 +118,14 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--coarse-step",
         type=step_argument,
         default=DEFAULT_STEP,
-        help="adaptive: output pixels per coarse cell, or 'latent' (default: latent)",
+        help=_help("adaptive: output pixels per coarse cell, or 'latent' (default: latent)"),
     )
     a.add_argument(
         "--adaptive-checkpoint",
         type=Path,
         default=None,
         help="time, and score (test mean F1, dense vs adaptive), this checkpoint on its test images "
-        "(default: random weights and images)",
+        "(default: random weights and images)%(default).0s",
     )
     a.add_argument("--adaptive-dataset", default=None, help="the checkpoint's dataset name (e.g. synth)")
     a.add_argument("--adaptive-root", type=Path, default=None, help="the dataset's folder")
@@ -139,7 +139,7 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--adaptive-quality-limit",
         type=int,
         default=None,
-        help="test images the F1 check scores (default: the whole split)",
+        help="test images the F1 check scores (default: the whole split)%(default).0s",
     )
 
 
@@ -196,7 +196,7 @@ def print_targets(records: Sequence[dict[str, Any]], cfg: BenchConfig) -> None:
         bound = f"  [{row['bound_note']}: {row['bound']:.2f}]" if row["bound_note"] else ""
         if row["method"] == "interleaved pair":
             bound += f"  [interleaved; separate rows: {row['value_rows']:.2f}]"
-        print(f"  {row['target']:60s} {row['value']:10.3f}  goal {row['goal']:.3g}  {met}{noisy}{bound}")
+        print(f"  {row['target']:68s} {row['value']:10.3f}  goal {row['goal']:.4g}  {met}{noisy}{bound}")
 
 
 def run(args: argparse.Namespace) -> int:

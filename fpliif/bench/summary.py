@@ -216,7 +216,7 @@ def adaptive_targets(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     ``adaptive_quality`` records (the largest over dtypes). A value from random weights and images
     says so in ``method``: it is not the method's."""
     rows = [r for r in records if r.get("kind") == "latency" and r.get("backend") == "adaptive"]
-    dtypes = sorted({r["dtype"] for r in rows}) or ["fp32"]
+    dtypes = [d for d in DTYPES if any(r["dtype"] == d for r in rows)] or ["fp32"]
     pairs = {r["target"]: r for r in records if r.get("kind") == "pair"}
     out = []
     for size, goal in TARGET_ADAPTIVE_SPEEDUP.items():

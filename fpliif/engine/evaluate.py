@@ -406,7 +406,8 @@ def add_decode_options(p: argparse.ArgumentParser) -> None:
         "--coarse-step",
         type=step_argument,
         default=DEFAULT_STEP,
-        help="adaptive: output pixels per coarse cell, or 'latent' for the latent grid (default)",
+        help="adaptive: output pixels per coarse cell, or 'latent' for the latent grid (the default)"
+        "%(default).0s",
     )
 
 
