@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..engine.evaluate import step_argument
 from ..fileio import atomic_write
+from ..models.adaptive import DEFAULT_STEP, DEFAULT_THRESHOLD, AdaptiveSettings
 from ..precision import DTYPES
 from .config import BenchConfig
 from .quality import quality_check
@@ -38,7 +40,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
     def both(field_name: str) -> str:
         f, q = getattr(full, field_name), getattr(quick, field_name)
-        show = lambda v: ",".join(map(str, v)) if isinstance(v, tuple) else str(v)  # noqa: E731
+        show = lambda v: (",".join(map(str, v)) or "none") if isinstance(v, tuple) else str(v)  # noqa: E731
         return f" (default {show(f)}; with --quick {show(q)})"
 
     p.add_argument("--out", type=Path, default=None, help="write the records to this JSON file")
@@ -99,6 +101,46 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     q.add_argument("--quality-root", type=Path, default=None, help="the dataset's folder")
     q.add_argument("--quality-split", default="test", help="split to score")
+    a = p.add_argument_group(
+        "adaptive decoding",
+        "the fast path's adaptive decoding beside its dense decoding, on the same model and images",
+    )
+    a.add_argument(
+        "--adaptive-sizes",
+        type=_ints,
+        default=None,
+        help=_help("output sizes of the adaptive rows, 0 for none" + both("adaptive_sizes")),
+    )
+    a.add_argument(
+        "--threshold", type=float, default=DEFAULT_THRESHOLD, help="adaptive: logit-margin threshold"
+    )
+    a.add_argument(
+        "--coarse-step",
+        type=step_argument,
+        default=DEFAULT_STEP,
+        help=_help("adaptive: output pixels per coarse cell, or 'latent' (default: latent)"),
+    )
+    a.add_argument(
+        "--adaptive-checkpoint",
+        type=Path,
+        default=None,
+        help="time, and score (test mean F1, dense vs adaptive), this checkpoint on its test images "
+        "(default: random weights and images)%(default).0s",
+    )
+    a.add_argument("--adaptive-dataset", default=None, help="the checkpoint's dataset name (e.g. synth)")
+    a.add_argument("--adaptive-root", type=Path, default=None, help="the dataset's folder")
+    a.add_argument(
+        "--adaptive-images",
+        type=int,
+        default=None,
+        help=_help("test images the timed rows cycle through" + both("adaptive_images")),
+    )
+    a.add_argument(
+        "--adaptive-quality-limit",
+        type=int,
+        default=None,
+        help="test images the F1 check scores (default: the whole split)%(default).0s",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> BenchConfig:
@@ -117,6 +159,7 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         "peer_batches": args.peer_batches,
         "pair_repeats": args.pair_repeats,
         "compile": args.compile or None,
+        "adaptive_images": args.adaptive_images,
     }
     if args.device.startswith("cuda") and args.dtypes is None:
         over["dtypes"] = ("fp32", "fp16", "bf16")
@@ -126,6 +169,15 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         cfg = BenchConfig(**{k: v for k, v in over.items() if v is not None})
     if args.no_memory:
         cfg.memory_size = None
+    if args.adaptive_sizes is not None:
+        cfg.adaptive_sizes = tuple(s for s in args.adaptive_sizes if s > 0)
+    cfg.adaptive_settings = AdaptiveSettings(threshold=args.threshold, step=args.coarse_step)
+    if args.adaptive_checkpoint is not None:
+        if args.adaptive_dataset is None or args.adaptive_root is None:
+            raise ValueError("--adaptive-checkpoint needs --adaptive-dataset and --adaptive-root")
+        cfg.adaptive_checkpoint = args.adaptive_checkpoint
+        cfg.adaptive_dataset, cfg.adaptive_root = args.adaptive_dataset, args.adaptive_root
+        cfg.adaptive_quality_limit = args.adaptive_quality_limit
     for d in cfg.dtypes:
         if d not in DTYPES:
             raise ValueError(f"unknown dtype {d!r}; choose from {', '.join(DTYPES)}")
@@ -144,7 +196,7 @@ def print_targets(records: Sequence[dict[str, Any]], cfg: BenchConfig) -> None:
         bound = f"  [{row['bound_note']}: {row['bound']:.2f}]" if row["bound_note"] else ""
         if row["method"] == "interleaved pair":
             bound += f"  [interleaved; separate rows: {row['value_rows']:.2f}]"
-        print(f"  {row['target']:60s} {row['value']:10.3f}  goal {row['goal']:g}  {met}{noisy}{bound}")
+        print(f"  {row['target']:68s} {row['value']:10.3f}  goal {row['goal']:.4g}  {met}{noisy}{bound}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -163,6 +215,25 @@ def run(args: argparse.Namespace) -> int:
         )
         records.append({"kind": "quality", "model": "checkpoint", "backend": "fast", **res})
         print(f"quality: mean F1 {res['mean_f1']} -> bf16 - fp32 = {res['delta_points']:+.3f} points")
+    if cfg.adaptive_checkpoint is not None:
+        from .adaptive import adaptive_quality
+
+        for dtype in cfg.dtypes:
+            (res,) = adaptive_quality(
+                cfg.adaptive_checkpoint,
+                str(cfg.adaptive_dataset),
+                cfg.adaptive_root,  # type: ignore[arg-type]
+                settings=(cfg.adaptive_settings or AdaptiveSettings(),),
+                dtype=dtype,
+                limit=cfg.adaptive_quality_limit,
+                device=cfg.device,
+            )
+            records.append(res)
+            print(
+                f"adaptive quality ({dtype}, {res['images']} images): mean F1 {res['mean_f1']} -> "
+                f"adaptive - dense = {res['delta_points']:+.3f} points, {100 * res['agreement']:.2f}% agree, "
+                f"{100 * res['share_queried']:.1f}% of pixels queried"
+            )
     wall = time.perf_counter() - t0
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,10 @@ keys every timed record holds."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from ..models.adaptive import AdaptiveSettings
 
 FPLIIF_SIZES = (64, 96, 128, 192, 256, 512)
 PEERS = ("fpliif-unet", "bisenet", "resnet101", "resnet101-os8")
@@ -47,6 +50,15 @@ class BenchConfig:
     compile: bool = False
     num_classes: int = 11
     quick: bool = False
+    # adaptive decoding (``bench.adaptive``): its rows and the dense fast path on the same model
+    # and images, at these output sizes (empty: none), with these settings (None: the defaults)
+    adaptive_sizes: tuple[int, ...] = (256, 1024)
+    adaptive_settings: AdaptiveSettings | None = None
+    adaptive_checkpoint: Path | None = None  # None: the first FP-LIIF model's random weights
+    adaptive_dataset: str | None = None  # the checkpoint's test images: dataset name and root
+    adaptive_root: Path | None = None
+    adaptive_images: int = 4  # images the rows cycle through (and their statistics average)
+    adaptive_quality_limit: int | None = None  # test images the F1 check scores (None: all)
 
     @classmethod
     def quick_config(cls, **overrides: Any) -> BenchConfig:
@@ -63,6 +75,8 @@ class BenchConfig:
             "pair_repeats": 0,
             "memory_size": None,
             "peak_n": 1024,
+            "adaptive_sizes": (),
+            "adaptive_images": 1,
             "quick": True,
         }
         base.update({k: v for k, v in overrides.items() if v is not None})

@@ -34,7 +34,7 @@ def _side(case: Case) -> dict[str, Any]:
     return {k: getattr(case, k) for k in ("model", "backend", "dtype", "pred_size", "out_size")}
 
 
-def _interleave(
+def interleave(
     calls: Sequence[tuple[Callable[[], Any], str]], cfg: BenchConfig, device: torch.device
 ) -> list[tuple[float, ...]]:
     """Each round times every (call, dtype) once, in order; ``cfg.warmup`` rounds first, untimed."""
@@ -88,7 +88,7 @@ def _pairs_to_time(
     return todo
 
 
-def _pair_record(target: str, a: Case, b: Case, rounds: list[tuple[float, ...]]) -> dict[str, Any]:
+def pair_record(target: str, a: Case, b: Case, rounds: list[tuple[float, ...]]) -> dict[str, Any]:
     """The record of one interleaved pair from its rounds' (t_a, t_b) seconds."""
     ratios = [ta / tb for ta, tb in rounds]
     ratio = statistics.median(ratios)
@@ -141,5 +141,5 @@ def measure_pairs(
             with exact_fp32(device, case.dtype):
                 fn = case.make()
             calls.append((lambda f=fn, x=images: f(x), case.dtype))
-        out.append(_pair_record(target, a, b, _interleave(calls, cfg, device)))
+        out.append(pair_record(target, a, b, interleave(calls, cfg, device)))
     return out

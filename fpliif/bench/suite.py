@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from .adaptive import adaptive_cases, adaptive_pairs
 from .cases import Case, fpliif_cases, peer_cases, run_case
 from .config import BenchConfig, is_fpliif
 from .memory import measure_memory
@@ -111,6 +112,15 @@ def run_bench(cfg: BenchConfig, *, log: Log | None = None) -> list[dict[str, Any
                 records.append(_time_case(case, batch, cfg, device, peaks.best, log))
         if cfg.pair_repeats and is_fpliif(name):
             for rec in measure_pairs(cases, cfg, device, peaks.backends):
+                _log_pair(rec, log)
+                records.append(rec)
+    if cfg.adaptive_sizes:
+        name = next((m for m in cfg.models if is_fpliif(m)), "fpliif")
+        cases = adaptive_cases(cfg, device, name=name, log=log)
+        for case in cases:
+            records.append(_time_case(case, 1, cfg, device, peaks.best, log))
+        if cfg.pair_repeats:
+            for rec in adaptive_pairs(cases, cfg, device):
                 _log_pair(rec, log)
                 records.append(rec)
     if cfg.memory_size and device.type == "cpu" and any(is_fpliif(m) for m in cfg.models):

@@ -12,10 +12,16 @@ from .pairs import SHARE_PAIR
 
 # The bench's targets (checked by ``summary``; never asserted in tests).
 TARGET_SHARE_OF_PEAK = 0.75  # fast fp32 at the big size: share of the fp32 matmul peak, at least
-TARGET_BF16_SPEEDUP = 2.0  # FPS(bf16) / FPS(fp32) on the fast path, at least
-TARGET_UPSCALE_RATIO = 3.5  # FPS(small->big) / FPS(big), at least
+# FPS(bf16) / FPS(fp32) on the fast path, at least this share of the bf16/fp32 matmul peak ratio
+# measured in the same run (what the hardware gives the GEMMs bounds what bf16 can give the path)
+TARGET_BF16_OF_PEAK_RATIO = 0.9
+TARGET_UPSCALE_RATIO = 3.5  # FPS(small->big) / FPS(big) on the fast path, at least
+TARGET_PAPER_UPSCALE = 4.0  # the paper's claim for the same ratio (Table 6, A100: 445 / 110 FPS)
 TARGET_MEMORY_MB = 4096.0  # peak RSS of one 2048x2048 output, at most
-TARGET_F1_POINTS = 0.1  # |bf16 - fp32| test mean F1 of a checkpoint, at most
+TARGET_F1_POINTS = 0.1  # |bf16 - fp32|, and |adaptive - dense|, test mean F1 of a checkpoint, at most
+# adaptive decoding against dense decoding on the fast path, same dtype: FPS ratio at least, per size
+TARGET_ADAPTIVE_SPEEDUP = {256: 2.0, 1024: 10.0}
+TARGET_ADAPTIVE_AGREEMENT = 0.995  # share of pixels with the dense label, at least
 
 Measured = tuple[float, float, str]  # (value, value from the separate rows, how it was measured)
 
@@ -81,7 +87,7 @@ def _target(
         "method": method,
         "goal": goal,
         "higher_is_better": higher,
-        "met": (value >= goal if higher else value <= goal) if value == value else None,
+        "met": (value >= goal if higher else value <= goal) if value == value and goal == goal else None,
         "noisy": any(r.get("noisy") for r in used if r) and method != "interleaved pair",
         "batch": batch,
         "bound": bound,
@@ -107,8 +113,10 @@ def summary(
     paper-faithful eager path) are context, not targets.
 
     The rows, in order: the fast fp32 path's share of the fp32 matmul peak at ``size``; the bf16
-    speed-up over fp32 (fast, ``size``); FPS(``small``->``size``) / FPS(``size``) for fast fp32,
-    fast bf16 and (reference) eager fp32; the memory probe's peak RSS; |bf16 - fp32| test mean F1.
+    speed-up over fp32 (fast, ``size``; its goal is ``TARGET_BF16_OF_PEAK_RATIO`` times the run's
+    bf16/fp32 peak ratio, unset without peak rows); FPS(``small``->``size``) / FPS(``size``) for
+    fast fp32, fast bf16 and eager fp32 (the paper's claim, ``TARGET_PAPER_UPSCALE``); the memory
+    probe's peak RSS; |bf16 - fp32| test mean F1; then ``adaptive_targets``.
     """
 
     def row(dtype: str, pred: int | None = None, backend: str = "fast") -> dict[str, Any] | None:
@@ -125,6 +133,7 @@ def summary(
     mac_note = "MAC ratio of the two paths (the FPS ratio if both ran at the same GFLOP/s)"
     f32, b16 = row("fp32"), row("bf16")
     share = f32["share_of_peak"] if f32 else math.nan
+    peak_ratio = _peak_ratio(records)
     out = [
         _target(
             f"fast fp32 at {size}: share of fp32 matmul peak",
@@ -137,28 +146,29 @@ def summary(
         _target(
             f"bf16 speed-up over fp32 (fast, {size})",
             _paired(pairs, "bf16 speed-up", _ratio(f32, b16)),
-            TARGET_BF16_SPEEDUP,
+            TARGET_BF16_OF_PEAK_RATIO * peak_ratio,
             True,
             batch=batch,
             used=[f32, b16],
-            bound=_peak_ratio(records),
-            bound_note="bf16/fp32 matmul peak ratio measured in this run",
+            bound=peak_ratio,
+            bound_note="bf16/fp32 matmul peak ratio measured in this run "
+            f"(goal {TARGET_BF16_OF_PEAK_RATIO}x it)",
         ),
     ]
     for dtype, backend in (("fp32", "fast"), ("bf16", "fast"), ("fp32", "eager")):
         full, low = row(dtype, backend=backend), row(dtype, small, backend=backend)
-        ref = backend != "fast"
+        paper = backend != "fast"
         out.append(
             _target(
-                f"FPS({small}->{size}) / FPS({size}), {backend} {dtype}" + (" (reference)" if ref else ""),
+                f"FPS({small}->{size}) / FPS({size}), {backend} {dtype}"
+                + (f" (paper's claim, Table 6: {TARGET_PAPER_UPSCALE}x)" if paper else ""),
                 _paired(pairs, f"upscale {backend} {dtype}", _ratio(full, low)),
-                TARGET_UPSCALE_RATIO,
+                TARGET_PAPER_UPSCALE if paper else TARGET_UPSCALE_RATIO,
                 True,
                 batch=batch,
                 used=[full, low],
                 bound=_ratio(full, low, "gmacs"),
                 bound_note=mac_note,
-                reference=ref,
             )
         )
     mem = [r for r in records if r.get("kind") == "memory"]
@@ -181,6 +191,75 @@ def summary(
             TARGET_F1_POINTS,
             False,
             batch=batch,
+        )
+    )
+    return out + adaptive_targets(records)
+
+
+def _adaptive_row(records: Sequence[dict[str, Any]], backend: str, dtype: str, size: int) -> dict | None:
+    for r in records:
+        if (r.get("kind"), r.get("backend"), r.get("dtype"), r.get("out_size")) == (
+            "latency",
+            backend,
+            dtype,
+            size,
+        ):
+            return r
+    return None
+
+
+def adaptive_targets(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Adaptive against dense decoding (``bench.adaptive``), batch 1: per size of
+    ``TARGET_ADAPTIVE_SPEEDUP`` and dtype the run has (fp32 when it has none), FPS(adaptive) /
+    FPS(dense) (the interleaved pair, else the separate rows; bound: the MAC ratio) and the share of
+    pixels that keep the dense label; then |adaptive - dense| test mean F1 from the run's
+    ``adaptive_quality`` records (the largest over dtypes). A value from random weights and images
+    says so in ``method``: it is not the method's."""
+    rows = [r for r in records if r.get("kind") == "latency" and r.get("backend") == "adaptive"]
+    dtypes = [d for d in DTYPES if any(r["dtype"] == d for r in rows)] or ["fp32"]
+    pairs = {r["target"]: r for r in records if r.get("kind") == "pair"}
+    out = []
+    for size, goal in TARGET_ADAPTIVE_SPEEDUP.items():
+        for dtype in dtypes:
+            dense, fast = (_adaptive_row(records, b, dtype, size) for b in ("dense", "adaptive"))
+            random = bool(fast and fast.get("model") != "checkpoint")
+            speed = _paired(pairs, f"adaptive {dtype} {size}", _ratio(dense, fast))
+            if random and speed[2]:
+                speed = (*speed[:2], speed[2] + ", random weights")
+            out.append(
+                _target(
+                    f"adaptive / dense FPS at {size}, fast {dtype}",
+                    speed,
+                    goal,
+                    True,
+                    batch=1,
+                    used=[dense, fast],
+                    bound=_ratio(dense, fast, "gmacs"),
+                    bound_note="MAC ratio of dense over adaptive (the FPS ratio at the same GFLOP/s)",
+                )
+            )
+            agree = fast["agreement"] if fast and "agreement" in fast else math.nan
+            how = ""
+            if fast:
+                how = "rows, random weights (not the method's)" if random else "rows, checkpoint"
+            out.append(
+                _target(
+                    f"adaptive: share of pixels with the dense label at {size}, {dtype}",
+                    (agree, agree, how),
+                    TARGET_ADAPTIVE_AGREEMENT,
+                    True,
+                    batch=1,
+                )
+            )
+    qual = [r for r in records if r.get("kind") == "adaptive_quality"]
+    delta = max((abs(r["delta_points"]) for r in qual), default=math.nan)
+    out.append(
+        _target(
+            "|adaptive - dense| test mean F1 (points)",
+            (delta, delta, "adaptive quality check" if qual else ""),
+            TARGET_F1_POINTS,
+            False,
+            batch=1,
         )
     )
     return out

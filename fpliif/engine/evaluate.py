@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 from ..data.transforms import resize_image
 from ..fileio import atomic_write_many
 from ..metrics import SegmentationMetrics, scores_from_confusion
+from ..models.adaptive import DECODE_MODES, DEFAULT_STEP, DEFAULT_THRESHOLD, AdaptiveSettings, parse_step
 from ..models.fast import optimize_for_inference
 from ..models.fpliif import FPLIIF
 from ..precision import autocast, resolve_dtype
@@ -197,6 +198,8 @@ def evaluate(
     fast: bool = True,
     label_map: Sequence[int] | None = None,
     pred_map: Sequence[int] | None = None,
+    decode: str = "dense",
+    adaptive: AdaptiveSettings | None = None,
 ) -> EvalResult:
     """Score ``model`` on ``dataset`` (items at native size) under both protocols.
 
@@ -210,11 +213,15 @@ def evaluate(
     ``label_map`` / ``pred_map``: lookup tables that turn the dataset's ids / the model's ids into
     the ``num_classes`` scored ids (``IGNORE_INDEX`` leaves a pixel out), to score a model on data
     labelled with other classes.
+    ``decode="adaptive"`` decodes FP-LIIF through the fast path's adaptive decoding (``models.adaptive``, with
+    ``adaptive`` settings or their defaults; not the paper's protocol, which is ``dense``).
     """
     truth_lut = None if label_map is None else torch.as_tensor(list(label_map), dtype=torch.long)
     pred_lut = None if pred_map is None else torch.as_tensor(list(pred_map), dtype=torch.long)
     if upscale not in ("nearest", "bilinear"):
         raise ValueError(f"upscale must be 'nearest' or 'bilinear', got {upscale!r}")
+    if decode not in DECODE_MODES:
+        raise ValueError(f"decode must be one of {DECODE_MODES}, got {decode!r}")
     device = torch.device(device)
     names = list(class_names) if class_names is not None else [str(i) for i in range(num_classes)]
     sizes = sorted({int(s) for s in sizes} | {score_size})
@@ -236,8 +243,10 @@ def evaluate(
     model.eval()
     runner, precision = model, dtype
     if fast and isinstance(model, FPLIIF) and not (device.type == "cpu" and dtype == "fp16"):
-        runner = optimize_for_inference(model, dtype=resolve_dtype(dtype))
+        runner = optimize_for_inference(model, dtype=resolve_dtype(dtype), decode=decode, adaptive=adaptive)
         precision = "fp32"  # the fast path runs its own precision; no autocast around it
+    elif decode == "adaptive":
+        raise ValueError("adaptive decoding runs on the fast path of an implicit FP-LIIF model (not --eager)")
     for batch in tqdm(loader, desc="eval", disable=not progress or rank != 0, leave=False):
         images = batch["image"].to(device)
         with autocast(device, precision):
@@ -279,7 +288,10 @@ def evaluate(
         "upscale": upscale,
         "dtype": dtype,
         "path": "fast" if runner is not model else "eager",
+        "decode": decode,
     }
+    if decode == "adaptive":
+        meta["adaptive"] = (adaptive or AdaptiveSettings()).to_dict()
     return EvalResult(scores=scores, per_image=pd.DataFrame(per_image), class_names=names, meta=meta)
 
 
@@ -300,6 +312,8 @@ def evaluate_checkpoint(
     device: torch.device | str = "cpu",
     dtype: str = "fp32",
     fast: bool = True,
+    decode: str = "dense",
+    adaptive: AdaptiveSettings | None = None,
     skip_bad: bool = False,
     report_skipped: bool = False,
     progress: bool = True,
@@ -364,6 +378,8 @@ def evaluate_checkpoint(
         dtype=dtype,
         progress=progress,
         fast=fast,
+        decode=decode,
+        adaptive=adaptive,
     )
     seconds = time.perf_counter() - start
     source: dict[str, Any] = {"run": run} if run is not None else {}
@@ -387,6 +403,44 @@ def evaluate_checkpoint(
 
 
 # -- command line ------------------------------------------------------------------------------
+def add_decode_options(p: argparse.ArgumentParser) -> None:
+    """--decode, --threshold and --coarse-step (``fpliif eval`` and ``fpliif predict``)."""
+    p.add_argument(
+        "--decode",
+        choices=list(DECODE_MODES),
+        default="dense",
+        help="dense: every output pixel queried (the paper's); adaptive: a coarse grid, refined where "
+        "uncertain (fast path only; docs/paper.md, 'Adaptive decoding')",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        help="adaptive: top-2 logit margin under which a coarse cell is re-queried (inf: every cell)",
+    )
+    p.add_argument(
+        "--coarse-step",
+        type=step_argument,
+        default=DEFAULT_STEP,
+        help="adaptive: output pixels per coarse cell, or 'latent' for the latent grid (the default)"
+        "%(default).0s",
+    )
+
+
+def step_argument(text: str) -> int | None:
+    try:
+        return parse_step(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def decode_settings(args: argparse.Namespace) -> AdaptiveSettings | None:
+    """The adaptive settings of --threshold and --coarse-step (None for dense decoding)."""
+    if args.decode != "adaptive":
+        return None
+    return AdaptiveSettings(threshold=args.threshold, step=args.coarse_step)
+
+
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True, help="a checkpoint written by fpliif train")
     p.add_argument("--data", default=None, help="dataset name (default: the checkpoint's)")
@@ -402,6 +456,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--eager", action="store_true", help="the paper-faithful forward instead of the fast inference path"
     )
+    add_decode_options(p)
     p.add_argument(
         "--skip-bad", action="store_true", help="skip invalid samples (listed in the output folder)"
     )
@@ -425,6 +480,8 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         dtype=args.dtype,
         fast=not args.eager,
+        decode=args.decode,
+        adaptive=decode_settings(args),
         skip_bad=args.skip_bad,
         report_skipped=True,
     )

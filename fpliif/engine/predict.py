@@ -36,6 +36,7 @@ from ..data.transforms import resize_image
 from ..errors import DataError
 from ..precision import DTYPES, autocast
 from ..sizes import as_size
+from .evaluate import add_decode_options, decode_settings
 
 # Suffixes taken from a folder given as input (anything else there is left alone).
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".tga", ".ppm", ".pgm")
@@ -125,6 +126,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--eager", action="store_true", help="the paper-faithful forward instead of the fast inference path"
     )
+    add_decode_options(p)
 
 
 def _unique_name(stem: str, used: set[str]) -> str:
@@ -145,6 +147,9 @@ def run(args: argparse.Namespace) -> int:
     from ..photo.parser import load_pretrained, no_face_message
     from ..weights import SHIPPED
 
+    adaptive = decode_settings(args)
+    if adaptive is not None and args.eager:
+        raise ValueError("--decode adaptive runs on the fast path; drop --eager")
     paths = expand_inputs(args.images)
     if args.checkpoint is None:
         print(
@@ -157,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
         detect=not args.no_detect,
         size=args.size,
         fast=not args.eager,
+        decode=args.decode,
+        adaptive=adaptive,
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -40,6 +40,10 @@ What changes, and why the outputs stay the same (``tests/test_fast.py`` checks e
 * **Fused GEMM + bias + ReLU** through oneDNN (``torch.ops.mkldnn._linear_pointwise``) on CPU
   when available, ``F.linear`` elsewhere.
 
+* **Adaptive decoding** (``decode="adaptive"``, ``models.adaptive``; beyond the paper, and the
+  only option here that changes outputs): a coarse grid, then exact queries only where it is
+  uncertain, the rest upsampled. Its queries are this decoder's ``decode``.
+
 The query geometry (which latent cells a pixel reads, with which weights) is the eager
 decoder's own, ``decoder.local_ensemble``, and the calls are ``Segmenter``'s. Everything runs
 under ``torch.inference_mode``. Variants the fast decoder does not cover (the U-Net decoder) run
@@ -59,6 +63,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ..precision import autocast
 from ..sizes import as_size
+from .adaptive import DECODE_MODES, AdaptiveDecoder, AdaptiveSettings
 from .decoder import LIIFDecoder, local_ensemble, make_coord
 from .encoder import EDSREncoder, ResBlock, ResGroup
 from .fpliif import FPLIIF
@@ -401,17 +406,22 @@ class FastFPLIIF(Segmenter):
         micro_batch: int | None = 1,
         chunk_rows: int = 4096,
         prune: float = PRUNE,
+        decode: str = "dense",
+        adaptive: AdaptiveSettings | None = None,
     ) -> None:
         super().__init__()
         self.config = model.config
         self.dtype = dtype
         self.implicit = model.implicit
+        self.decode = decode
         self.encoder = FastEncoder(
             model.encoder, dtype=dtype, channels_last=channels_last, micro_batch=micro_batch
         )
         self.decoder: nn.Module
         if self.implicit:
             self.decoder = FastLIIFDecoder(model.decoder, dtype=dtype, chunk_rows=chunk_rows, prune=prune)
+            if decode == "adaptive":
+                self.decoder = AdaptiveDecoder(self.decoder, settings=adaptive)
         else:  # the U-Net ablation: fast encoder, plain decoder (autocast for reduced precision)
             self.decoder = model.decoder
         self.to(next(model.parameters()).device)
@@ -435,6 +445,8 @@ def optimize_for_inference(
     micro_batch: int | None = -1,
     chunk_rows: int | None = None,
     prune: float = PRUNE,
+    decode: str = "dense",
+    adaptive: AdaptiveSettings | None = None,
 ) -> nn.Module:
     """The fast inference path of an FP-LIIF model (any variant); see the module docstring.
 
@@ -444,13 +456,18 @@ def optimize_for_inference(
     batch on GPUs). ``chunk_rows``: MLP rows decoded at a time (default 4096 on CPU, 2**18 on
     GPUs); bounds the decoder's working memory. ``prune``: ensemble weight (of a pixel's total
     of 1) at or under which an evaluation is skipped; 0 keeps every non-duplicate one.
-    The fast module lives on the model's device. A model that is not an ``FPLIIF`` is returned
+    ``decode``: ``dense`` (every output pixel queried; the paper's computation) or ``adaptive``
+    (``models.adaptive``: a coarse grid, exact queries only where it is uncertain, with
+    ``adaptive`` settings or their defaults); the U-Net ablation has no implicit decoder and
+    ignores it. The fast module lives on the model's device. A model that is not an ``FPLIIF`` is returned
     unchanged (in eval mode).
     """
     if not isinstance(model, FPLIIF):
         return model.eval()
     if dtype not in (torch.float32, torch.bfloat16, torch.float16):
         raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype}")
+    if decode not in DECODE_MODES:
+        raise ValueError(f"decode must be one of {DECODE_MODES}, got {decode!r}")
     model = model.eval()
     gpu = next(model.parameters()).device.type != "cpu"
     return FastFPLIIF(
@@ -460,6 +477,8 @@ def optimize_for_inference(
         micro_batch=(None if gpu else 1) if micro_batch == -1 else micro_batch,
         chunk_rows=chunk_rows or ((1 << 18) if gpu else 4096),
         prune=prune,
+        decode=decode,
+        adaptive=adaptive,
     ).eval()
 
 

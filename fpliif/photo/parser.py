@@ -26,6 +26,7 @@ from torch import nn
 
 from ..data.io import photo_rgb, read_image
 from ..data.transforms import resize_image
+from ..models.adaptive import AdaptiveSettings
 from ..precision import autocast, resolve_dtype
 from ..sizes import fit_size
 from .crops import CROP_SCALE, Crop, cut, paste, region, square_crop
@@ -106,6 +107,8 @@ class FaceParser:
         source: str = "",
         verbose: bool = True,
         fast: bool = True,
+        decode: str = "dense",
+        adaptive: AdaptiveSettings | None = None,
     ) -> None:
         from ..models import FPLIIF
         from ..models.fast import optimize_for_inference
@@ -115,8 +118,10 @@ class FaceParser:
         model = model.to(self.device).eval()
         self.autocast_dtype = self.dtype
         if fast and isinstance(model, FPLIIF):  # same outputs (fp32), less work; large outputs in chunks
-            model = optimize_for_inference(model, dtype=self.dtype)
+            model = optimize_for_inference(model, dtype=self.dtype, decode=decode, adaptive=adaptive)
             self.autocast_dtype = torch.float32  # the fast path runs its own precision
+        elif decode != "dense":
+            raise ValueError(f"decode={decode!r} runs on the fast path of an FP-LIIF model (fast=True)")
         self.model = model
         self.class_names = list(class_names)
         self.palette = [tuple(int(v) for v in c) for c in palette]
@@ -221,11 +226,15 @@ def load_pretrained(
     detect: bool = True,
     size: int | tuple[int, int] | None = None,
     fast: bool = True,
+    decode: str = "dense",
+    adaptive: AdaptiveSettings | None = None,
 ) -> FaceParser:
     """A ``FaceParser`` from ``weights``: None (the shipped ``results/real/model/``), a folder
     with ``model.safetensors`` + ``config.json``, or a ``.pt`` checkpoint of ``fpliif train``.
     ``device``: auto (CUDA when there is one), cpu, cuda or cuda:N; ``dtype``: fp32, bf16, fp16;
-    ``fast=False`` runs the paper-faithful forward instead of the fast inference path."""
+    ``fast=False`` runs the paper-faithful forward instead of the fast inference path;
+    ``decode="adaptive"`` queries the pixel MLP only where the coarse answer is uncertain
+    (``models.adaptive``, with ``adaptive`` settings or their defaults)."""
     from ..weights import load_weights
 
     model, meta = load_weights(weights)
@@ -240,6 +249,8 @@ def load_pretrained(
         dtype=dtype,
         source=meta.source,
         fast=fast,
+        decode=decode,
+        adaptive=adaptive,
     )
 
 

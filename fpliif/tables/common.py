@@ -297,8 +297,13 @@ FACES_DIR = "faces"  # figures/faces/: figures that show real faces, kept out of
 
 
 def shows_real_faces(study: Study) -> bool:
-    """Whether the profile's data hold real photographs (any dataset that is not SynthFaces)."""
-    return any(not ref.synthetic for ref in study.data.all().values())
+    """Whether the data this notebook declares hold real photographs (any that is not SynthFaces)."""
+    refs = [study.data.main()] if "dataset" in study.p else []
+    if "celeb_dataset" in study.p:
+        refs.append(study.data.celeb())
+    if "helen_dataset" in study.p:
+        refs.append(study.data.helen())
+    return any(ref is not None and not ref.synthetic for ref in refs)
 
 
 def show(study: Study, item: Any, name: str | None = None, *, faces: bool = False) -> None:

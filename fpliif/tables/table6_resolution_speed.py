@@ -1,5 +1,6 @@
 """Table 6: one 256x256 input decoded at each output size: the paper's GFLOPs and A100 FPS beside our
-exact MAC count and the bench's speeds here."""
+exact MAC count and the bench's speeds here; with the bench's adaptive rows (beyond the paper), the
+adaptive decoding's speed, share of pixels queried and agreement with dense beside them."""
 
 from __future__ import annotations
 
@@ -25,6 +26,37 @@ GMACS_NOTE = (
     'multiply-accumulates alone on the 11-class model (docs/paper.md, "Counting operations"); 512 is '
     "ours only."
 )
+ADAPTIVE_NOTE = (
+    "Adaptive decoding is beyond the paper (docs/paper.md, 'Adaptive decoding'): a coarse grid, exact "
+    "queries only where it is uncertain. 'adaptive / dense' is its FPS over the dense fast path's on "
+    "the same model and images; 'pixels queried' counts every grid's queries over the output pixels; "
+    "'agree' is the share of pixels with the dense label. Measured on {source}."
+)
+
+
+def _adaptive(records: Sequence[Mapping[str, Any]], backend: str, size: int, dtype: str) -> Mapping | None:
+    """The bench's adaptive (or its dense companion) row at ``size``, any model, or None."""
+    for r in records:
+        if (r.get("kind"), r.get("backend"), r.get("out_size"), r.get("dtype")) == (
+            "latency",
+            backend,
+            size,
+            dtype,
+        ):
+            return r
+    return None
+
+
+def _adaptive_columns(records: Sequence[Mapping[str, Any]], size: int) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for dtype in ("fp32", "bf16"):
+        a, d = _adaptive(records, "adaptive", size, dtype), _adaptive(records, "dense", size, dtype)
+        row[f"FPS here, adaptive {dtype}"] = a["fps"] if a else math.nan
+        row[f"adaptive / dense, {dtype}"] = a["fps"] / d["fps"] if a and d else math.nan
+    a = _adaptive(records, "adaptive", size, "fp32") or _adaptive(records, "adaptive", size, "bf16")
+    row["adaptive: pixels queried (%)"] = 100 * a["share_queried"] if a else math.nan
+    row["adaptive: agree with dense (%)"] = 100 * a["agreement"] if a else math.nan
+    return row
 
 
 def _size_row(
@@ -81,13 +113,29 @@ def table(records: Sequence[Mapping[str, Any]], *, bench_args: Sequence[str], pr
         GMACS_NOTE,
         f"Output sizes measured by the bench in this profile: {measured or 'none'}; others empty.",
     ]
+    adaptive = [r for r in records if r.get("kind") == "latency" and r.get("backend") == "adaptive"]
+    if adaptive:
+        sizes = {int(r["output size"]): r for r in rows if str(r["output size"]).isdigit()}
+        for size in sorted({r["out_size"] for r in adaptive}):
+            if size not in sizes:  # e.g. 1024: the dense fast path on the adaptive rows' model
+                d32 = _adaptive(records, "dense", size, "fp32")
+                sizes[size] = {
+                    "output size": str(size),
+                    "FPS here, fast fp32": d32["fps"] if d32 else math.nan,
+                }
+                after = [i for i, r in enumerate(rows) if str(r["output size"]).isdigit()]
+                rows.insert(after[-1] + 1, sizes[size])
+            sizes[size].update(_adaptive_columns(records, size))
+        notes.append(ADAPTIVE_NOTE.format(source=adaptive[0].get("source", "the bench's model")))
     cap = caption(
         f"exact MAC counts in both conventions; {bench_note(records, bench_args)}",
         profile=profile,
         paper_side=PAPER_SIDE,
     )
-    df = pd.DataFrame(rows, columns=list(rows[0]))
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    df = pd.DataFrame(rows, columns=columns)
     dec = {"FPS paper (A100)": 0, "GFLOP/s here, fast fp32": 1}
+    dec |= {c: 2 for c in columns if c.startswith("adaptive")}
     return Table("table6_resolution_speed", TITLE, cap, df, column_decimals=dec, notes=notes)
 
 
