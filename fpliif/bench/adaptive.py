@@ -41,6 +41,15 @@ def split_images(
     return [it["image"][None] for it in items], [it["label"] for it in items]
 
 
+def load_trained(checkpoint: str | Path, device: torch.device | str) -> tuple[nn.Module, int | None]:
+    """(model on ``device`` in eval mode, its training input size or None) from a ``.pt``
+    checkpoint or a weights folder (``model.safetensors`` + ``config.json``)."""
+    from ..weights import load_weights
+
+    model, meta = load_weights(checkpoint)
+    return model.to(device).eval(), meta.image_size
+
+
 def adaptive_quality(
     checkpoint: str | Path,
     dataset: str,
@@ -66,14 +75,12 @@ def adaptive_quality(
     size), ``decode_ratio`` (dense decode seconds over adaptive: the speed-up of the decoder alone,
     on whatever load the machine had), and the settings.
     """
-    from ..engine.checkpoint import load_model
     from ..engine.evaluate import resize_labels
     from ..metrics import SegmentationMetrics
     from ..models.fast import optimize_for_inference
 
     dev = torch.device(device)
-    model, ckpt = load_model(checkpoint, device=dev)
-    trained = ((ckpt.get("train_config") or {}).get("data") or {}).get("image_size")
+    model, trained = load_trained(checkpoint, dev)
     size_in = int(input_size or trained or 256)
     images, labels = split_images(dataset, root, split, size_in, limit)
     fast = optimize_for_inference(model, dtype=DTYPES[dtype])
@@ -152,15 +159,13 @@ def adaptive_sweep(
     are decoded once, and each setting's adaptive decoding (``models.adaptive.refine``) reads its
     queries from them. A queried pixel's adaptive value is its dense value (tests/test_adaptive.py),
     so the records equal ``adaptive_quality``'s. Serves to choose the defaults."""
-    from ..engine.checkpoint import load_model
     from ..engine.evaluate import resize_labels
     from ..metrics import SegmentationMetrics
     from ..models.adaptive import grid_sizes, refine
     from ..models.fast import optimize_for_inference
 
     dev = torch.device(device)
-    model, ckpt = load_model(checkpoint, device=dev)
-    trained = ((ckpt.get("train_config") or {}).get("data") or {}).get("image_size")
+    model, trained = load_trained(checkpoint, dev)
     size_in = int(input_size or trained or 256)
     images, labels = split_images(dataset, root, split, size_in, limit)
     fast = optimize_for_inference(model)
@@ -268,11 +273,9 @@ def adaptive_cases(
 
     settings = cfg.adaptive_settings or AdaptiveSettings()
     if cfg.adaptive_checkpoint is not None:
-        from ..engine.checkpoint import load_model
-
         if cfg.adaptive_dataset is None or cfg.adaptive_root is None:
             raise ValueError("an adaptive checkpoint needs its dataset and root")
-        model, _ = load_model(cfg.adaptive_checkpoint, device=device)
+        model, _ = load_trained(cfg.adaptive_checkpoint, device)
         images, _ = split_images(
             cfg.adaptive_dataset, cfg.adaptive_root, "test", cfg.input_size, cfg.adaptive_images
         )

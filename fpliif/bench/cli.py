@@ -124,8 +124,8 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--adaptive-checkpoint",
         type=Path,
         default=None,
-        help="time, and score (test mean F1, dense vs adaptive), this checkpoint on its test images "
-        "(default: random weights and images)%(default).0s",
+        help="time, and score (test mean F1, dense vs adaptive), this checkpoint (.pt or weights "
+        "folder) on its test images (default: random weights and images)%(default).0s",
     )
     a.add_argument("--adaptive-dataset", default=None, help="the checkpoint's dataset name (e.g. synth)")
     a.add_argument("--adaptive-root", type=Path, default=None, help="the dataset's folder")
@@ -191,7 +191,7 @@ def print_targets(records: Sequence[dict[str, Any]], cfg: BenchConfig) -> None:
     for row in summary(records, **sizes):
         met = {True: "met", False: "NOT met", None: "not measured"}[row["met"]]
         if row["reference"]:
-            met = f"reference, {met}"
+            met = "context, no goal" if row["goal"] != row["goal"] else f"reference, {met}"
         noisy = "  (noisy: other processes were busy; re-run on a quiet machine)" if row["noisy"] else ""
         bound = f"  [{row['bound_note']}: {row['bound']:.2f}]" if row["bound_note"] else ""
         if row["method"] == "interleaved pair":

@@ -15,7 +15,6 @@ TARGET_SHARE_OF_PEAK = 0.75  # fast fp32 at the big size: share of the fp32 matm
 # FPS(bf16) / FPS(fp32) on the fast path, at least this share of the bf16/fp32 matmul peak ratio
 # measured in the same run (what the hardware gives the GEMMs bounds what bf16 can give the path)
 TARGET_BF16_OF_PEAK_RATIO = 0.9
-TARGET_UPSCALE_RATIO = 3.5  # FPS(small->big) / FPS(big) on the fast path, at least
 TARGET_PAPER_UPSCALE = 4.0  # the paper's claim for the same ratio (Table 6, A100: 445 / 110 FPS)
 TARGET_MEMORY_MB = 4096.0  # peak RSS of one 2048x2048 output, at most
 TARGET_F1_POINTS = 0.1  # |bf16 - fp32|, and |adaptive - dense|, test mean F1 of a checkpoint, at most
@@ -115,7 +114,8 @@ def summary(
     The rows, in order: the fast fp32 path's share of the fp32 matmul peak at ``size``; the bf16
     speed-up over fp32 (fast, ``size``; its goal is ``TARGET_BF16_OF_PEAK_RATIO`` times the run's
     bf16/fp32 peak ratio, unset without peak rows); FPS(``small``->``size``) / FPS(``size``) for
-    fast fp32, fast bf16 and eager fp32 (the paper's claim, ``TARGET_PAPER_UPSCALE``); the memory
+    fast fp32 and fast bf16 (context, no goal) and eager fp32 (the paper's claim,
+    ``TARGET_PAPER_UPSCALE``); the memory
     probe's peak RSS; |bf16 - fp32| test mean F1; then ``adaptive_targets``.
     """
 
@@ -158,17 +158,20 @@ def summary(
     for dtype, backend in (("fp32", "fast"), ("bf16", "fast"), ("fp32", "eager")):
         full, low = row(dtype, backend=backend), row(dtype, small, backend=backend)
         paper = backend != "fast"
+        # The paper's claim is about its own computation (the eager path); on the fast path the
+        # ratio only grows when the big decode gets slower, so there it is context, not a target.
         out.append(
             _target(
                 f"FPS({small}->{size}) / FPS({size}), {backend} {dtype}"
-                + (f" (paper's claim, Table 6: {TARGET_PAPER_UPSCALE}x)" if paper else ""),
+                + (f" (paper's claim, Table 6: {TARGET_PAPER_UPSCALE}x)" if paper else " (context)"),
                 _paired(pairs, f"upscale {backend} {dtype}", _ratio(full, low)),
-                TARGET_PAPER_UPSCALE if paper else TARGET_UPSCALE_RATIO,
+                TARGET_PAPER_UPSCALE if paper else math.nan,
                 True,
                 batch=batch,
                 used=[full, low],
                 bound=_ratio(full, low, "gmacs"),
                 bound_note=mac_note,
+                reference=not paper,
             )
         )
     mem = [r for r in records if r.get("kind") == "memory"]
