@@ -40,9 +40,31 @@ def test_readme_main_command_names_a_real_profile():
     assert (ROOT / "configs" / "profiles" / f"{profile}.yaml").is_file()
 
 
-def test_readme_python_example_runs():
+def _python_blocks() -> list[str]:
     text = (ROOT / "README.md").read_text()
-    code = text.split("```python", 1)[1].split("```", 1)[0]
+    return [part.split("```", 1)[0] for part in text.split("```python")[1:]]
+
+
+def test_readme_photo_snippets_run(tmp_path, monkeypatch):
+    """The first screen's two lines (and the same in "Parsing photos") parse a real photograph:
+    scikit-image's astronaut, saved as photo.jpg."""
+    from PIL import Image
+    from skimage import data
+
+    snippets = [code for code in _python_blocks() if "load_pretrained" in code]
+    assert len(snippets) >= 1 and "load_pretrained" in _python_blocks()[0]
+    Image.fromarray(data.astronaut()).save(tmp_path / "photo.jpg")
+    monkeypatch.chdir(tmp_path)
+    for code in snippets:
+        scope: dict = {}
+        exec(compile(code, "README.md", "exec"), scope)
+        labels = scope["labels"]
+        assert labels.shape == (512, 512)
+        assert 0.02 < (labels > 0).mean() < 0.6  # one face parsed, the rest background
+
+
+def test_readme_python_example_runs():
+    (code,) = [code for code in _python_blocks() if "build_model" in code]
     scope: dict = {}
     exec(compile(code, "README.md", "exec"), scope)
     assert tuple(scope["logits"].shape) == (2, 11, 512, 384)
