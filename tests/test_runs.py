@@ -13,10 +13,18 @@ import yaml
 
 from fpliif.cli import main
 from fpliif.errors import ConfigError, DataError
+from fpliif.provenance import REPO_ROOT
 from fpliif.runs import datasets, notebooks, records, runner, training
 from fpliif.runs.paths import rel, resolve
 from fpliif.runs.profiles import load_profile
-from fpliif.runs.study import ParameterError, Study, model_overrides, override_list
+from fpliif.runs.study import (
+    MAIN_PLACEHOLDERS,
+    ParameterError,
+    Study,
+    bench_arguments,
+    model_overrides,
+    override_list,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"n_train": 4, "n_val": 2, "n_test": 2, "size": 32, "seed": 0}
@@ -230,6 +238,27 @@ def test_ensure_bench_reuses_records_made_with_the_same_arguments(tmp_path):
     (tmp_path / "bench.json").write_text(json.dumps(stored))
     (tmp_path / "bench-args.json").write_text(json.dumps(["--quick"]))
     assert records.ensure_bench(tmp_path, ["--quick"], log=lambda s: None) == stored  # no bench run
+
+
+def test_bench_arguments_name_the_main_run_relative_to_the_repository():
+    """The demo and real profiles time adaptive decoding on the main run's weights: the
+    placeholders become repository-relative paths, so the stored arguments match on any clone."""
+    args = load_profile("demo", {})["bench_args"]
+    assert "{main_checkpoint}" in args
+    out = bench_arguments(
+        args, checkpoint=REPO_ROOT / "results/demo/runs/main/best.pt", data="synth", root=REPO_ROOT / "data/x"
+    )
+    i = out.index("--adaptive-checkpoint")
+    assert out[i : i + 6] == [
+        "--adaptive-checkpoint",
+        "results/demo/runs/main/best.pt",
+        "--adaptive-dataset",
+        "synth",
+        "--adaptive-root",
+        "data/x",
+    ]
+    assert not any(key in a for a in out for key in MAIN_PLACEHOLDERS)
+    assert bench_arguments(["--quick"], checkpoint="c", data="d", root="r") == ["--quick"]
 
 
 # -- the runner ---------------------------------------------------------------------------------------

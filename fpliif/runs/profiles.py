@@ -62,7 +62,8 @@ PARAMS: dict[str, str] = {
     "edge_weights": "Table 5's lambda values ([] = not run)",
     "ablations": "section 5.1 variants: name -> model options ({} = not run)",
     "seeds": "Table 7's seeds of the group's base run ([] = not run)",
-    "bench_args": "arguments of `fpliif bench` for Tables 4 and 6 ([--quick] for smoke)",
+    "bench_args": "arguments of `fpliif bench` for Tables 4 and 6 ([--quick] for smoke); "
+    "{main_checkpoint}, {main_data} and {main_root} name the main run's weights and data",
     "n_samples": "samples shown per dataset in the data overview",
     "worst_k": "images shown in the worst-case figures",
     "multires_sizes": "output sizes of the multi-resolution figure",

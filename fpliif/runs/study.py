@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ..engine.config import load_config
 from ..errors import ConfigError, FpliifError
 from .data_refs import DataRef, DataRefs
-from .paths import Log, resolve, say
+from .paths import Log, rel, resolve, say
 from .profiles import PARAMS
 from .records import ensure_bench, ensure_eval
 from .training import Run, RunSpec, ensure_run
@@ -286,11 +286,40 @@ class Study:
         return self.evaluate(self.run(spec), [size], size)
 
     def bench(self) -> list[dict[str, Any]]:
-        """The ``fpliif bench`` records of ``bench_args`` (none in a dry run)."""
+        """The ``fpliif bench`` records of ``bench_args`` (none in a dry run); placeholders naming
+        the main run (``MAIN_PLACEHOLDERS``) train it first."""
         (args,) = self.need("bench_args")
         if self.dry:
             return []
-        return ensure_bench(self.out / "bench", list(args or []), log=self.log)
+        args = [str(a) for a in args or []]
+        if any(key in a for a in args for key in MAIN_PLACEHOLDERS):
+            ref, checkpoint = self.data.main(), self.main_run().checkpoint()
+            args = bench_arguments(args, checkpoint=checkpoint, data=ref.name, root=ref.root)
+        return ensure_bench(self.out / "bench", args, log=self.log)
 
 
-__all__ = ["ABLATION_LABELS", "ParameterError", "Study", "model_overrides", "override_list"]
+# ``bench_args`` may name the main run's weights and test data (the bench's adaptive rows on a
+# trained model); paths are written relative to the repository, so stored records stay reusable.
+MAIN_PLACEHOLDERS = ("{main_checkpoint}", "{main_data}", "{main_root}")
+
+
+def bench_arguments(args: Sequence[str], *, checkpoint: str | Path, data: str, root: str | Path) -> list[str]:
+    """``args`` with ``MAIN_PLACEHOLDERS`` replaced by the main run's checkpoint, dataset name and root."""
+    values = dict(zip(MAIN_PLACEHOLDERS, (rel(checkpoint), data, rel(root)), strict=True))
+    out = []
+    for a in args:
+        for key, value in values.items():
+            a = a.replace(key, value)
+        out.append(a)
+    return out
+
+
+__all__ = [
+    "ABLATION_LABELS",
+    "MAIN_PLACEHOLDERS",
+    "ParameterError",
+    "Study",
+    "bench_arguments",
+    "model_overrides",
+    "override_list",
+]
