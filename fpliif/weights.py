@@ -173,11 +173,16 @@ def _read_folder(folder: Path) -> tuple[nn.Module, ModelMeta]:
 
 
 def missing_weights_message(folder: Path) -> str:
-    return (
-        f"no weights at {folder}/ (model.safetensors + config.json): none are shipped in this checkout "
-        "yet; pass your own: fpliif.load_pretrained('runs/NAME/best.pt') or fpliif predict --checkpoint "
-        "PATH (a .pt from fpliif train, or a folder from fpliif export --format safetensors)"
+    """The error for a folder without ``model.safetensors`` + ``config.json``: the shipped one (not
+    in this checkout) or a folder the user named."""
+    own = (
+        "pass a .pt from fpliif train or a folder from fpliif export --format safetensors "
+        "(fpliif.load_pretrained('runs/NAME/best.pt'), fpliif predict --checkpoint PATH)"
     )
+    if folder == SHIPPED:
+        return f"no weights at {folder}/ (model.safetensors + config.json) in this checkout; {own}"
+    missing = [n for n in (WEIGHTS_FILE, CONFIG_FILE) if not (folder / n).is_file()]
+    return f"{folder}: not a weights folder (no {' or '.join(missing)} in it); {own}"
 
 
 def load_weights(source: str | Path | None = None) -> tuple[nn.Module, ModelMeta]:

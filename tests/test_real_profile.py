@@ -26,7 +26,6 @@ N_FACES = 20
 SMOKE = [
     "train_config=smoke",
     "celeb_config=smoke",
-    "epochs=1",
     "batch_size=4",
     "eval_sizes=[64, 256]",
     "eval_dtype=fp32",

@@ -157,6 +157,12 @@ def test_ensure_run_trains_reuses_resumes_and_retrains(tiny_data, tmp_path):
     twin = training.ensure_run("b", "smoke", over, tmp_path, **quiet)  # same config, other name
     assert twin.status == "reused" and twin.dir == run.dir and not (tmp_path / "runs" / "b").exists()
 
+    # a longer run of another name trains on its own: run a (1 epoch) stays as it is
+    b = training.ensure_run("b", "smoke", [*over, "optim.epochs=2"], tmp_path, **quiet)
+    assert b.status == "trained" and b.dir == tmp_path / "runs" / "b"
+    assert run.checkpoint.stat().st_mtime_ns == stamp
+    assert training.run_state(run.dir, run.config)[0] == "finished"
+
     longer = training.ensure_run("a", "smoke", [*over, "optim.epochs=2"], tmp_path, **quiet)
     assert longer.status == "resumed" and [r["epoch"] for r in longer.log] == [1, 2]
 
@@ -208,7 +214,7 @@ def test_ensure_eval_reuses_the_result_of_the_same_checkpoint(tiny_data, tmp_pat
     assert stored.parent.name == "eval-test-32-64-to64-fp32"
 
 
-EVAL_KEYS = ["sizes", "score_size", "input_size", "upscale", "dtype", "path"]
+EVAL_KEYS = ["sizes", "score_size", "input_size", "upscale", "dtype", "path", "decode"]
 PROV = ["commit", "time", "versions", "hardware"]
 
 

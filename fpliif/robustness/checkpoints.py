@@ -263,8 +263,8 @@ def _corrupt_files(bench: _Bench, seed: int) -> list[tuple[str, Callable[[Path],
             ),
             "do not fit",
         ),
-        ("a folder", lambda p: p.mkdir(), "does not exist|not a file|unreadable"),
-        ("a missing file", lambda p: None, "does not exist"),
+        ("a folder", lambda p: p.mkdir(), "not a weights folder"),
+        ("a missing file", lambda p: None, "no such checkpoint"),
     ]
 
 

@@ -170,16 +170,23 @@ def run_state(run_dir: Path, cfg: Any) -> tuple[str, int]:
 
 
 def find_twin(cfg: Any, root: Path, exclude: str) -> Path | None:
-    """Another run folder under ``root`` trained with the same config (finished or resumable)."""
+    """Another run folder under ``root`` trained with the same config: finished, or interrupted
+    with exactly this config. A shorter run of another name is not continued: that would change
+    the other run's config under it, and its own notebook would then retrain it."""
     if not root.is_dir():
         return None
     for other in sorted(root.iterdir()):
         if other.name == exclude or not (other / "config.yaml").is_file():
             continue
         state, _ = run_state(other, cfg)
-        if state in ("finished", "resume"):
+        if state == "finished" or (state == "resume" and _same_epochs(other, cfg)):
             return other
     return None
+
+
+def _same_epochs(run_dir: Path, cfg: Any) -> bool:
+    stored = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+    return int((stored.get("optim") or {}).get("epochs", -1)) == int(cfg.optim.epochs)
 
 
 def ensure_run(
