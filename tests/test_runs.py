@@ -267,6 +267,21 @@ def test_bench_arguments_name_the_main_run_relative_to_the_repository():
     assert bench_arguments(["--quick"], checkpoint="c", data="d", root="r") == ["--quick"]
 
 
+def test_the_study_bench_trains_the_main_run_it_names(tmp_path):
+    """bench_args naming the main run: the Study trains it first and the bench gets (and stores)
+    its checkpoint and data as repository-relative paths."""
+    params = {**load_profile("smoke", {}), "out": str(tmp_path / "out")}
+    params["bench_args"] = [*params["bench_args"], "--adaptive-checkpoint", "{main_checkpoint}"]
+    params["bench_args"] += ["--adaptive-dataset", "{main_data}", "--adaptive-root", "{main_root}"]
+    study = Study(params, log=lambda s: None)
+    assert study.bench()
+    stored = json.loads((tmp_path / "out" / "bench" / "bench-args.json").read_text())
+    checkpoint = stored[stored.index("--adaptive-checkpoint") + 1]
+    assert checkpoint == rel(study.main_run().checkpoint) and study.main_run().checkpoint.is_file()
+    assert stored[stored.index("--adaptive-dataset") + 1] == "synth"
+    assert study.bench_args() == stored  # what the tables' captions show
+
+
 # -- the runner ---------------------------------------------------------------------------------------
 def _notebook(path: Path, body: str) -> Path:
     nb = nbformat.v4.new_notebook()

@@ -285,17 +285,22 @@ class Study:
         (size,) = self.need("group_eval_size")
         return self.evaluate(self.run(spec), [size], size)
 
-    def bench(self) -> list[dict[str, Any]]:
-        """The ``fpliif bench`` records of ``bench_args`` (none in a dry run); placeholders naming
-        the main run (``MAIN_PLACEHOLDERS``) train it first."""
+    def bench_args(self) -> list[str]:
+        """``bench_args`` with the main run's placeholders (``MAIN_PLACEHOLDERS``) filled in, which
+        trains the main run first (left as they are in a dry run)."""
         (args,) = self.need("bench_args")
-        if self.dry:
-            return []
         args = [str(a) for a in args or []]
-        if any(key in a for a in args for key in MAIN_PLACEHOLDERS):
-            ref, checkpoint = self.data.main(), self.main_run().checkpoint()
+        if not self.dry and any(key in a for a in args for key in MAIN_PLACEHOLDERS):
+            ref, checkpoint = self.data.main(), self.main_run().checkpoint
             args = bench_arguments(args, checkpoint=checkpoint, data=ref.name, root=ref.root)
-        return ensure_bench(self.out / "bench", args, log=self.log)
+        return args
+
+    def bench(self) -> list[dict[str, Any]]:
+        """The ``fpliif bench`` records of ``bench_args()`` (none in a dry run)."""
+        if self.dry:
+            self.need("bench_args")
+            return []
+        return ensure_bench(self.out / "bench", self.bench_args(), log=self.log)
 
 
 # ``bench_args`` may name the main run's weights and test data (the bench's adaptive rows on a

@@ -140,5 +140,5 @@ def table(
 def make(study: Study) -> Table:
     (peer,) = study.need("baseline_model")
     records = study.bench()
-    (args,) = study.need("bench_args")
+    args = study.bench_args()
     return table(records, peer=peer, bench_args=args, profile=study.profile)

@@ -141,5 +141,5 @@ def table(records: Sequence[Mapping[str, Any]], *, bench_args: Sequence[str], pr
 
 def make(study: Study) -> Table:
     records = study.bench()
-    (args,) = study.need("bench_args")
+    args = study.bench_args()
     return table(records, bench_args=args, profile=study.profile)
