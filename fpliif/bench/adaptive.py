@@ -115,30 +115,12 @@ def adaptive_quality(
                 p["full"] += m.decoder.last_stats["queried_full"]
             if log is not None:
                 log(f"  image {i + 1}/{len(images)}")
-    f1_dense = 100 * dense_metrics.compute()["mean_f1"]
-    out = []
-    for s, p in zip(settings, per, strict=True):
-        f1 = 100 * p["metrics"].compute()["mean_f1"]
-        out.append(
-            {
-                "kind": "adaptive_quality",
-                "checkpoint": str(checkpoint),
-                "dataset": dataset,
-                "split": split,
-                "images": len(images),
-                "input_size": size_in,
-                "out_size": out_size,
-                "dtype": dtype,
-                **s.to_dict(),
-                "mean_f1": {"dense": f1_dense, "adaptive": f1},
-                "delta_points": f1 - f1_dense,
-                "agreement": p["same"] / max(1, pixels),
-                "share_queried": p["queried"] / max(1, pixels),
-                "share_full": p["full"] / max(1, pixels),
-                "decode_ratio": dense_s / max(p["seconds"], 1e-9),
-            }
-        )
-    return out
+    head = {"checkpoint": str(checkpoint), "dataset": dataset, "split": split, "images": len(images)}
+    head |= {"input_size": size_in, "out_size": out_size, "dtype": dtype}
+    records = _quality_records(head, settings, per, dense_metrics, pixels)
+    for rec, p in zip(records, per, strict=True):
+        rec["decode_ratio"] = dense_s / max(p["seconds"], 1e-9)
+    return records
 
 
 def adaptive_sweep(
@@ -198,6 +180,20 @@ def adaptive_sweep(
                 p["full"] += stats["per_grid"][-1][2]
             if log is not None:
                 log(f"  image {i + 1}/{len(images)}")
+    head = {"checkpoint": str(checkpoint), "dataset": dataset, "split": split, "images": len(images)}
+    head |= {"input_size": size_in, "out_size": out_size, "dtype": "fp32"}
+    return _quality_records(head, settings, per, dense_metrics, pixels)
+
+
+def _quality_records(
+    head: dict[str, Any],
+    settings: Sequence[AdaptiveSettings],
+    per: Sequence[dict[str, Any]],
+    dense_metrics: Any,
+    pixels: int,
+) -> list[dict[str, Any]]:
+    """One ``adaptive_quality`` record per setting: ``head`` (what was scored), the settings, both
+    mean F1s (points), their difference, the agreement and the shares of pixels queried."""
     f1_dense = 100 * dense_metrics.compute()["mean_f1"]
     records = []
     for s, p in zip(settings, per, strict=True):
@@ -205,13 +201,7 @@ def adaptive_sweep(
         records.append(
             {
                 "kind": "adaptive_quality",
-                "checkpoint": str(checkpoint),
-                "dataset": dataset,
-                "split": split,
-                "images": len(images),
-                "input_size": size_in,
-                "out_size": out_size,
-                "dtype": "fp32",
+                **head,
                 **s.to_dict(),
                 "mean_f1": {"dense": f1_dense, "adaptive": f1},
                 "delta_points": f1 - f1_dense,
