@@ -28,21 +28,21 @@ Measured = tuple[float, float, str]  # (value, value from the separate rows, how
 def _latency_row(
     records: Sequence[dict[str, Any]],
     *,
-    model: str,
+    model: str | None,
     backend: str,
     dtype: str,
     size: int,
     pred: int,
     batch: int,
 ) -> dict[str, Any] | None:
-    """The first latency record of these settings (``pred`` = the decoded size), or None."""
+    """The first latency record of these settings (``pred`` = the decoded size; ``model`` None:
+    any model), or None."""
     for r in records:
-        if (r.get("kind"), r.get("model"), r.get("backend"), r.get("dtype")) == (
-            "latency",
-            model,
-            backend,
-            dtype,
-        ) and (r["out_size"], r.get("pred_size", r["out_size"]), r["batch"]) == (size, pred, batch):
+        if (
+            (r.get("kind"), r.get("backend"), r.get("dtype")) == ("latency", backend, dtype)
+            and model in (None, r.get("model"))
+            and (r["out_size"], r.get("pred_size", r["out_size"]), r["batch"]) == (size, pred, batch)
+        ):
             return r
     return None
 
@@ -199,18 +199,6 @@ def summary(
     return out + adaptive_targets(records)
 
 
-def _adaptive_row(records: Sequence[dict[str, Any]], backend: str, dtype: str, size: int) -> dict | None:
-    for r in records:
-        if (r.get("kind"), r.get("backend"), r.get("dtype"), r.get("out_size")) == (
-            "latency",
-            backend,
-            dtype,
-            size,
-        ):
-            return r
-    return None
-
-
 def adaptive_targets(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Adaptive against dense decoding (``bench.adaptive``), batch 1: per size of
     ``TARGET_ADAPTIVE_SPEEDUP`` and dtype the run has (fp32 when it has none), FPS(adaptive) /
@@ -224,7 +212,8 @@ def adaptive_targets(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for size, goal in TARGET_ADAPTIVE_SPEEDUP.items():
         for dtype in dtypes:
-            dense, fast = (_adaptive_row(records, b, dtype, size) for b in ("dense", "adaptive"))
+            same = {"model": None, "dtype": dtype, "size": size, "pred": size, "batch": 1}
+            dense, fast = (_latency_row(records, backend=b, **same) for b in ("dense", "adaptive"))
             random = bool(fast and fast.get("model") != "checkpoint")
             speed = _paired(pairs, f"adaptive {dtype} {size}", _ratio(dense, fast))
             if random and speed[2]:

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -26,11 +26,13 @@ from torch import nn
 
 from ..data.io import photo_rgb, read_image
 from ..data.transforms import resize_image
-from ..models.adaptive import AdaptiveSettings
 from ..precision import autocast, resolve_dtype
 from ..sizes import fit_size
 from .crops import CROP_SCALE, Crop, cut, paste, region, square_crop
 from .detect import DEFAULT_DETECTOR, Detector, FaceBox, make_detector
+
+if TYPE_CHECKING:
+    from ..models.adaptive import AdaptiveSettings
 
 MAX_OUTPUT_PIXELS = 64 * 1024 * 1024  # refuse absurd outputs (a 8192x8192 map is still fine)
 

@@ -252,18 +252,18 @@ def mean_f1(result: Any, key: str, composite: str | None = None) -> float:
 
 def latency(
     records: Sequence[Mapping[str, Any]],
-    model: str,
+    model: str | None,
     size: int,
     backend: str = "fast",
     dtype: str = "fp32",
     pred: int | None = None,
 ) -> Mapping[str, Any] | None:
-    """The bench's batch-1 latency record of ``model`` decoding at ``size`` (``pred``: the size it
-    predicts at before upscaling to ``size``; default ``size``), or None."""
+    """The bench's batch-1 latency record of ``model`` (None: any model) decoding at ``size``
+    (``pred``: the size it predicts at before upscaling to ``size``; default ``size``), or None."""
     for r in records:
         if (
             r.get("kind") == "latency"
-            and r["model"] == model
+            and model in (None, r["model"])
             and r["backend"] == backend
             and r["dtype"] == dtype
             and r["out_size"] == size

@@ -34,26 +34,20 @@ ADAPTIVE_NOTE = (
 )
 
 
-def _adaptive(records: Sequence[Mapping[str, Any]], backend: str, size: int, dtype: str) -> Mapping | None:
+def _adaptive_row(
+    records: Sequence[Mapping[str, Any]], backend: str, size: int, dtype: str
+) -> Mapping | None:
     """The bench's adaptive (or its dense companion) row at ``size``, any model, or None."""
-    for r in records:
-        if (r.get("kind"), r.get("backend"), r.get("out_size"), r.get("dtype")) == (
-            "latency",
-            backend,
-            size,
-            dtype,
-        ):
-            return r
-    return None
+    return latency(records, None, size, backend=backend, dtype=dtype)
 
 
 def _adaptive_columns(records: Sequence[Mapping[str, Any]], size: int) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for dtype in ("fp32", "bf16"):
-        a, d = _adaptive(records, "adaptive", size, dtype), _adaptive(records, "dense", size, dtype)
+        a, d = _adaptive_row(records, "adaptive", size, dtype), _adaptive_row(records, "dense", size, dtype)
         row[f"FPS here, adaptive {dtype}"] = a["fps"] if a else math.nan
         row[f"adaptive / dense, {dtype}"] = a["fps"] / d["fps"] if a and d else math.nan
-    a = _adaptive(records, "adaptive", size, "fp32") or _adaptive(records, "adaptive", size, "bf16")
+    a = _adaptive_row(records, "adaptive", size, "fp32") or _adaptive_row(records, "adaptive", size, "bf16")
     row["adaptive: pixels queried (%)"] = 100 * a["share_queried"] if a else math.nan
     row["adaptive: agree with dense (%)"] = 100 * a["agreement"] if a else math.nan
     return row
@@ -118,7 +112,7 @@ def table(records: Sequence[Mapping[str, Any]], *, bench_args: Sequence[str], pr
         sizes = {int(r["output size"]): r for r in rows if str(r["output size"]).isdigit()}
         for size in sorted({r["out_size"] for r in adaptive}):
             if size not in sizes:  # e.g. 1024: the dense fast path on the adaptive rows' model
-                d32 = _adaptive(records, "dense", size, "fp32")
+                d32 = _adaptive_row(records, "dense", size, "fp32")
                 sizes[size] = {
                     "output size": str(size),
                     "FPS here, fast fp32": d32["fps"] if d32 else math.nan,
