@@ -29,6 +29,7 @@ from fpliif.tables import (
     table7_seeds,
     table9_lightweight,
     train_evaluate,
+    transfer_synth_real,
 )
 from fpliif.tables.common import mean_f1
 
@@ -72,6 +73,14 @@ def test_real_table9_equals_its_records():
     peer = _load(REAL, "main-bisenet-r18", AT256)
     rebuilt = table9_lightweight.table(_load(REAL, "main", FULL), peer, peer="bisenet-r18", caption="")
     _same_cells(rebuilt, REAL, "table9_lightweight")
+
+
+def test_real_transfer_table_equals_its_records():
+    results = {
+        "SynthFaces-trained": EvalResult.load(REAL / "transfer" / "synth"),
+        "real-trained": EvalResult.load(REAL / "transfer" / "real"),
+    }
+    _same_cells(transfer_synth_real.table(results, caption=""), REAL, "transfer_synth_real")
 
 
 # ------------------------------------------------------------------------------------ demo profile
@@ -124,13 +133,14 @@ def test_demo_table7_equals_its_records():
     _same_cells(table7_seeds.table(values, caption=""), DEMO, "table7_seeds")
 
 
-def test_demo_tables_4_and_6_equal_the_bench_record():
-    records = json.loads((DEMO / "bench" / "bench.json").read_text())
-    args = json.loads((DEMO / "bench" / "bench-args.json").read_text())
-    t4 = table4_complexity.table(records, peer="bisenet-r18", bench_args=args, profile="demo")
-    _same_cells(t4, DEMO, "table4_complexity")
-    t6 = table6_resolution_speed.table(records, bench_args=args, profile="demo")
-    _same_cells(t6, DEMO, "table6_resolution_speed")
+@pytest.mark.parametrize("profile", [REAL, DEMO], ids=["real", "demo"])
+def test_tables_4_and_6_equal_the_bench_record(profile):
+    records = json.loads((profile / "bench" / "bench.json").read_text())
+    args = json.loads((profile / "bench" / "bench-args.json").read_text())
+    t4 = table4_complexity.table(records, peer="bisenet-r18", bench_args=args, profile=profile.name)
+    _same_cells(t4, profile, "table4_complexity")
+    t6 = table6_resolution_speed.table(records, bench_args=args, profile=profile.name)
+    _same_cells(t6, profile, "table6_resolution_speed")
 
 
 @pytest.mark.parametrize("profile", [REAL, DEMO], ids=["real", "demo"])

@@ -61,6 +61,36 @@ def test_a_few_steps_lower_the_loss(synth, tmp_path):
     assert (tmp_path / "run" / "config.yaml").exists()
 
 
+def test_a_run_can_start_from_trained_weights(synth, tmp_path):
+    first = tmp_path / "first"
+    train(_cfg(synth, first, "optim.epochs=4", "optim.lr=3e-3", "run.eval_every=0"), progress=False)
+    trained = load_checkpoint(first / "last.pt")["model"]
+    from fpliif.weights import save_pretrained
+
+    save_pretrained(load_checkpoint(first / "last.pt"), tmp_path / "folder")
+    for source in (first / "last.pt", tmp_path / "folder"):  # a checkpoint or a weights folder
+        tuned = Trainer(_cfg(synth, tmp_path / "tuned", f"model.init={source}"), progress=False)
+        for k, v in tuned.model.state_dict().items():
+            assert torch.equal(v, trained[k]), (source, k)
+    # fine-tuning starts where the first run ended: its first epoch's loss is far below a fresh run's
+    init = f"model.init={first / 'last.pt'}"
+    train(_cfg(synth, tmp_path / "fresh", "optim.epochs=1", "run.eval_every=0"), progress=False)
+    train(_cfg(synth, tmp_path / "tuned", "optim.epochs=1", "run.eval_every=0", init), progress=False)
+
+    def first_loss(run):
+        return json.loads((run / "log.jsonl").read_text().splitlines()[0])["loss"]
+
+    assert first_loss(tmp_path / "tuned") < 0.8 * first_loss(tmp_path / "fresh")
+    # weights of another model (here: a wider pixel MLP) are refused with the file named
+    other = tmp_path / "other"
+    train(
+        _cfg(synth, other, "optim.epochs=1", "run.eval_every=0", "model.options={hidden: [48, 48]}"),
+        progress=False,
+    )
+    with pytest.raises(ConfigError, match=r"model.init .*other.*do not fit"):
+        Trainer(_cfg(synth, tmp_path / "bad", f"model.init={other / 'last.pt'}"), progress=False)
+
+
 def test_resume_gives_the_same_weights(synth, tmp_path):
     extra = ["optim.sample_points=256", "data.augment=true", "optim.lr_step=1", "optim.lr_gamma=0.5"]
     train(_cfg(synth, tmp_path / "straight", "optim.epochs=3", *extra), progress=False)

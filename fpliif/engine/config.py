@@ -45,6 +45,7 @@ class DataConfig:
 class ModelSpec:
     name: str = "fpliif"  # a name registered in fpliif.models (the paper's model or an ablation)
     options: dict[str, Any] = field(default_factory=dict)  # FPLIIFConfig overrides, e.g. temperature
+    init: str = ""  # start from these weights (a .pt or a weights folder) to fine-tune; "" = random (ours)
 
 
 @dataclass

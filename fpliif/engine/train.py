@@ -65,6 +65,24 @@ def check_resume_compatible(saved: dict[str, Any], cfg: TrainConfig) -> None:
         raise ConfigError("cannot resume: the config differs from the run's saved one in " + ", ".join(diffs))
 
 
+def init_weights(model: nn.Module, source: str | Path) -> None:
+    """Load a trained model's weights (a ``.pt`` checkpoint or a weights folder, read with
+    ``weights_only``) into ``model``, the start of a fine-tuning run; the two must be one model."""
+    from ..weights import load_weights  # reads safetensors folders too; keep it lazy
+
+    trained, _meta = load_weights(source)
+    want = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    have = {k: tuple(v.shape) for k, v in trained.state_dict().items()}
+    if want != have:
+        differ = sorted(k for k in set(want) | set(have) if want.get(k) != have.get(k))
+        raise ConfigError(
+            f"model.init {source}: its weights do not fit this run's model "
+            f"({len(differ)} tensors differ, e.g. {differ[0]}: {have.get(differ[0])} there, "
+            f"{want.get(differ[0])} here); the model name, options and classes must be the same"
+        )
+    model.load_state_dict(trained.state_dict())
+
+
 def make_scheduler(optimizer: torch.optim.Optimizer, o: OptimConfig) -> torch.optim.lr_scheduler.LRScheduler:
     """The learning-rate schedule, stepped once per epoch: the paper's steps, or a cosine to zero."""
     if o.schedule == "step":
@@ -133,6 +151,8 @@ class Trainer:
         has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
         if self.dist.distributed and has_bn:  # batch statistics over the global batch
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        if cfg.model.init and not resume:
+            init_weights(model, cfg.model.init)
         self.model = model.to(self.device)
         self.loss_fn = FaceParsingLoss(edge_weight=o.edge_weight, temperature=self.model.config.temperature)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=o.lr)
