@@ -137,12 +137,16 @@ def grid_sizes(
     return sizes
 
 
-def _margin_below(logits: torch.Tensor, threshold: float) -> torch.Tensor:
-    """logits [K,h,w] -> bool [h,w]: top-1 minus top-2 logit < ``threshold``."""
+def _labels_and_unsure(logits: torch.Tensor, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """logits [K,h,w] -> (labels long [h,w], bool [h,w]: top-1 minus top-2 logit < ``threshold``).
+
+    One ``topk`` gives both: an ``argmax`` over the class dimension of a [K,h,w] map is many
+    times slower on CPU (a strided reduction) and would cost a tenth of a 1024x1024 decode."""
     if logits.shape[0] < 2:
-        return torch.zeros(logits.shape[1:], dtype=torch.bool, device=logits.device)
-    top = logits.topk(2, dim=0).values
-    return top[0] - top[1] < threshold
+        zeros = torch.zeros(logits.shape[1:], dtype=torch.long, device=logits.device)
+        return zeros, zeros.bool()
+    top = logits.topk(2, dim=0)
+    return top.indices[0], top.values[0] - top.values[1] < threshold
 
 
 def _grow(mark: torch.Tensor, band: int) -> torch.Tensor:
@@ -156,10 +160,11 @@ def uncertain_cells(logits: torch.Tensor, threshold: float, band: int) -> torch.
     label, grown by ``band`` cells."""
     if math.isinf(threshold):
         return torch.ones(logits.shape[1:], dtype=torch.bool, device=logits.device)
-    labels = logits.argmax(dim=0)[None, None].float()  # [1,1,h,w]
+    labels, unsure = _labels_and_unsure(logits, threshold)
+    labels = labels[None, None].float()  # [1,1,h,w]
     highest = F.max_pool2d(labels, 3, stride=1, padding=1)
     lowest = -F.max_pool2d(-labels, 3, stride=1, padding=1)
-    return _grow(_margin_below(logits, threshold) | (highest != lowest)[0, 0], band)
+    return _grow(unsure | (highest != lowest)[0, 0], band)
 
 
 def uncertain_support(
@@ -172,8 +177,9 @@ def uncertain_support(
     h, w = logits.shape[1:]
     if math.isinf(threshold):
         return torch.ones(size, dtype=torch.bool, device=logits.device)
-    labels = F.pad(logits.argmax(dim=0)[None, None].float(), (1, 1, 1, 1), mode="replicate")
-    unsure = F.pad(_margin_below(logits, threshold)[None, None].float(), (1, 1, 1, 1), mode="replicate")
+    labels, unsure = _labels_and_unsure(logits, threshold)
+    labels = F.pad(labels[None, None].float(), (1, 1, 1, 1), mode="replicate")
+    unsure = F.pad(unsure[None, None].float(), (1, 1, 1, 1), mode="replicate")
     # block (i, j) spans the centres i-1..i and j-1..j (the borders replicated): [h+1, w+1]
     mixed = F.max_pool2d(labels, 2, stride=1) != -F.max_pool2d(-labels, 2, stride=1)
     block = _grow((mixed | (F.max_pool2d(unsure, 2, stride=1) > 0))[0, 0], band)
