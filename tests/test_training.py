@@ -274,3 +274,21 @@ def test_eval_command_writes_results(synth, tmp_path):
     assert res["meta"]["data"]["split"] == "test" and res["meta"]["checkpoint_sha256"]
     assert set(res["scores"]) == {"at32", "at64", "32->64"}
     assert (out / "metrics.csv").exists() and (out / "per_image.csv").exists()
+
+
+def test_eval_scores_a_weights_folder_like_its_checkpoint(synth, tmp_path):
+    from fpliif.engine.evaluate import evaluate_checkpoint
+    from fpliif.weights import WEIGHTS_FILE, save_pretrained
+
+    train(_cfg(synth, tmp_path / "run", "optim.epochs=2", "optim.lr=3e-3"), progress=False)
+    ckpt = tmp_path / "run" / "best.pt"
+    save_pretrained(load_checkpoint(ckpt), tmp_path / "folder")  # fp32: the same weights
+    kw = {"sizes": (64,), "score_size": 64, "progress": False}
+    a, _ = evaluate_checkpoint(ckpt, tmp_path / "ev-pt", **kw)
+    with pytest.raises(ValueError, match="pass --data and --root"):  # a folder does not name its data
+        evaluate_checkpoint(tmp_path / "folder", tmp_path / "ev-x", **kw)
+    b, _ = evaluate_checkpoint(tmp_path / "folder", tmp_path / "ev-dir", data="synth", root=synth, **kw)
+    assert b.scores["at64"]["mean_f1"] == a.scores["at64"]["mean_f1"] > 0
+    from fpliif.provenance import file_sha256
+
+    assert b.meta["checkpoint_sha256"] == file_sha256(tmp_path / "folder" / WEIGHTS_FILE)

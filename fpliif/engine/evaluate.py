@@ -296,6 +296,29 @@ def evaluate(
 
 
 # -- a stored checkpoint ------------------------------------------------------------------------
+def _load_scored(
+    checkpoint: str | Path, device: torch.device | str
+) -> tuple[nn.Module, dict[str, Any], Path]:
+    """(model, checkpoint-like dict, the file holding the weights) from a ``.pt`` of ``fpliif train``
+    or a weights folder (``fpliif export --format safetensors``, the shipped weights): a folder
+    knows its model, classes and input size but not the name and folder of its data."""
+    from ..weights import WEIGHTS_FILE, load_weights
+    from .checkpoint import load_model
+
+    path = Path(checkpoint)
+    if not path.is_dir():
+        model, ckpt = load_model(path, device=device)
+        return model, ckpt, path
+    model, meta = load_weights(path)
+    ckpt = {
+        "model_name": meta.model_name,
+        "model_config": {"num_classes": len(meta.class_names)},
+        "train_config": {"data": {"image_size": meta.image_size}},
+        "commit": None,
+    }
+    return model.to(device).eval(), ckpt, path / WEIGHTS_FILE
+
+
 def evaluate_checkpoint(
     checkpoint: str | Path,
     out: str | Path | None = None,
@@ -333,9 +356,9 @@ def evaluate_checkpoint(
     """
     from ..data import build_dataset  # lazy: the data layer pulls in torchvision
     from ..provenance import file_sha256, provenance
-    from .checkpoint import check_compatible, load_model
+    from .checkpoint import check_compatible
 
-    model, ckpt = load_model(checkpoint, device=device)
+    model, ckpt, weights_file = _load_scored(checkpoint, device)
     trained_on = (ckpt.get("train_config") or {}).get("data") or {}
     data = data or trained_on.get("name")
     root = root or trained_on.get("root")
@@ -383,7 +406,7 @@ def evaluate_checkpoint(
     )
     seconds = time.perf_counter() - start
     source: dict[str, Any] = {"run": run} if run is not None else {}
-    source |= {"checkpoint": shown(checkpoint), "checkpoint_sha256": file_sha256(checkpoint)}
+    source |= {"checkpoint": shown(checkpoint), "checkpoint_sha256": file_sha256(weights_file)}
     if run is None:
         source["checkpoint_commit"] = ckpt.get("commit")
     source |= {
@@ -442,7 +465,11 @@ def decode_settings(args: argparse.Namespace) -> AdaptiveSettings | None:
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", required=True, help="a checkpoint written by fpliif train")
+    p.add_argument(
+        "--checkpoint",
+        required=True,
+        help="a checkpoint written by fpliif train, or a weights folder (fpliif export; then --data, --root)",
+    )
     p.add_argument("--data", default=None, help="dataset name (default: the checkpoint's)")
     p.add_argument("--root", default=None, help="dataset folder (default: the checkpoint's)")
     p.add_argument("--split", default="test", help="split to score")
