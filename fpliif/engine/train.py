@@ -71,8 +71,9 @@ def init_weights(model: nn.Module, source: str | Path) -> None:
     from ..weights import load_weights  # reads safetensors folders too; keep it lazy
 
     trained, _meta = load_weights(source)
+    state = trained.state_dict()
     want = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    have = {k: tuple(v.shape) for k, v in trained.state_dict().items()}
+    have = {k: tuple(v.shape) for k, v in state.items()}
     if want != have:
         differ = sorted(k for k in set(want) | set(have) if want.get(k) != have.get(k))
         raise ConfigError(
@@ -80,7 +81,7 @@ def init_weights(model: nn.Module, source: str | Path) -> None:
             f"({len(differ)} tensors differ, e.g. {differ[0]}: {have.get(differ[0])} there, "
             f"{want.get(differ[0])} here); the model name, options and classes must be the same"
         )
-    model.load_state_dict(trained.state_dict())
+    model.load_state_dict(state)
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, o: OptimConfig) -> torch.optim.lr_scheduler.LRScheduler:
