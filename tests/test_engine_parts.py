@@ -17,7 +17,7 @@ from fpliif.engine.checkpoint import (
 )
 from fpliif.engine.config import TrainConfig, load_config
 from fpliif.engine.distributed import GlobalBatchSampler, ShardSampler
-from fpliif.engine.sampling import SeededView, pixel_coords, sample_seed
+from fpliif.engine.sampling import SeededView, balanced_points, pixel_coords, sample_seed
 from fpliif.engine.train import check_resume_compatible
 from fpliif.errors import CheckpointError, ConfigError
 from fpliif.precision import training_dtype
@@ -133,19 +133,45 @@ def test_seeded_view_is_order_independent():
     assert sample_seed(7, 2, 0) != sample_seed(7, 2, 1) != sample_seed(8, 2, 1)
 
 
-def test_point_samples_agree_with_the_map():
-    v = SeededView(_Noise(), seed=0, sample_points=20)
-    item = v[1]
-    lab = item["label"]
-    h, w = lab.shape
-    # invert pixel_coords: coordinate -> pixel index
+def _pixels_of(item: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """Invert pixel_coords: the (y, x) pixel of each sampled coordinate."""
+    h, w = item["label"].shape
     y = ((item["coords"][:, 0] + 1) * h / 2).floor().long()
     x = ((item["coords"][:, 1] + 1) * w / 2).floor().long()
-    assert torch.equal(lab[y, x], item["point_label"])
-    assert len(set((y * w + x).tolist())) == 20  # without replacement
+    return y, x
+
+
+@pytest.mark.parametrize("balance", [0.0, 1.0])
+def test_point_samples_agree_with_the_map(balance):
+    v = SeededView(_Noise(), seed=0, sample_points=20, point_balance=balance)
+    item = v[1]
+    y, x = _pixels_of(item)
+    assert torch.equal(item["label"][y, x], item["point_label"])
+    assert len(set((y * item["label"].shape[1] + x).tolist())) == 20  # without replacement
+    assert torch.equal(v[1]["coords"], item["coords"])  # seeded: the same draw twice
     torch.testing.assert_close(
         pixel_coords(torch.tensor([0, 7]), (2, 4)), torch.tensor([[-0.5, -0.75], [0.5, 0.75]])
     )
+
+
+def test_balanced_points_even_out_the_classes():
+    # 100x100 map: class 0 on 89% of the pixels, class 1 on 9%, class 2 on 1%, 1% ignored
+    lab = torch.zeros(100, 100, dtype=torch.long)
+    lab[:9] = 1
+    lab[9, :] = 2
+    lab[10, :] = 255
+    torch.manual_seed(0)
+    uniform = lab.reshape(-1)[balanced_points(lab, 300, 0.0)]
+    torch.manual_seed(0)
+    even = lab.reshape(-1)[balanced_points(lab, 300, 1.0)]
+    torch.manual_seed(0)
+    sqrt = lab.reshape(-1)[balanced_points(lab, 300, 0.5)]
+    count = lambda t, c: int((t == c).sum())  # noqa: E731
+    assert count(uniform, 2) < 12 and count(uniform, 0) > 230  # about 3 and 267 expected
+    assert all(70 <= count(even, c) <= 130 for c in (0, 1, 2))  # about 100 each
+    assert count(uniform, 2) < count(sqrt, 2) < count(even, 2)
+    assert count(even, 255) == count(sqrt, 255) == 0  # ignored pixels are not drawn
+    assert len(set(balanced_points(lab, 300, 1.0).tolist())) == 300  # without replacement
 
 
 # -- checkpoints ----------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ class OptimConfig:
     schedule: str = "step"  # step (the paper's, lr_step/lr_gamma) | cosine (to zero over the epochs; ours)
     edge_weight: float = 40.0  # lambda of the edge-aware CE: paper 40 (LaPa), 10 (CelebAMask-HQ)
     sample_points: int = 0  # >0: decode this many random pixels per image (LIIF's trick); 0 = all
+    point_balance: float = 0.0  # >0: draw those pixels with weight (class share in the image)^-b; 0 = uniform
     amp: str = "auto"  # auto = bf16 on CPU, bf16 (or fp16) on CUDA; or bf16 | fp16 | fp32 (no autocast)
     grad_clip: float = 0.0  # max gradient norm; 0 = off (the paper mentions none)
 

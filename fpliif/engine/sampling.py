@@ -34,6 +34,27 @@ def pixel_coords(flat_index: torch.Tensor, size: tuple[int, int]) -> torch.Tenso
     return torch.stack([-1 + (2 * y + 1) / h, -1 + (2 * x + 1) / w], dim=-1).float()
 
 
+def balanced_points(label: torch.Tensor, q: int, balance: float) -> torch.Tensor:
+    """Q flat pixel indices of an (H, W) label map, drawn with weight ``share(class)^-balance``.
+
+    ``share`` is the fraction of the map's labelled pixels in the pixel's class, so ``balance=1``
+    gives every class present the same expected number of points and ``0.5`` the square root of
+    its share. Ignored pixels are never drawn unless nothing else is labelled. The loss is not
+    re-weighted: rare classes (earrings, necklaces, hats) are meant to weigh more. Without
+    replacement when the map has Q drawable pixels. [H,W] -> [Q].
+    """
+    flat_label = label.reshape(-1).long()
+    valid = flat_label != IGNORE_INDEX
+    if not bool(valid.any()):
+        n = flat_label.numel()
+        return torch.randperm(n)[:q] if q <= n else torch.randint(n, (q,))
+    counts = torch.bincount(flat_label[valid]).double()
+    share = counts / counts.sum()
+    weight = torch.zeros_like(flat_label, dtype=torch.double)
+    weight[valid] = share[flat_label[valid]].pow(-balance)
+    return torch.multinomial(weight, q, replacement=q > int(valid.sum()))
+
+
 class SeededView(Dataset):
     """Wraps a dataset of ``{"image", "label", "name"}`` dicts.
 
@@ -41,12 +62,18 @@ class SeededView(Dataset):
     ``sample_points=Q > 0`` it also returns Q random pixels (without replacement when the map has
     enough): ``coords`` [Q,2], ``point_label`` [Q] and ``point_edge`` [Q] (the edge mask of the
     full label map, so the edge-aware loss sees the same edges as on the full map).
+
+    ``point_balance=b > 0`` draws the pixels with weight ``share(class)^-b``, the share of the
+    pixel's class in this label map (see ``balanced_points``); 0 draws them uniformly, as LIIF does.
     """
 
-    def __init__(self, base: Dataset, *, seed: int = 0, sample_points: int = 0) -> None:
+    def __init__(
+        self, base: Dataset, *, seed: int = 0, sample_points: int = 0, point_balance: float = 0.0
+    ) -> None:
         self.base = base
         self.seed = seed
         self.sample_points = sample_points
+        self.point_balance = point_balance
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -64,7 +91,10 @@ class SeededView(Dataset):
                 h, w = label.shape
                 n = h * w
                 q = self.sample_points
-                flat = torch.randperm(n)[:q] if q <= n else torch.randint(n, (q,))
+                if self.point_balance > 0:
+                    flat = balanced_points(label, q, self.point_balance)
+                else:
+                    flat = torch.randperm(n)[:q] if q <= n else torch.randint(n, (q,))
                 item["coords"] = pixel_coords(flat, (h, w))
                 item["point_label"] = label.reshape(-1)[flat]
                 item["point_edge"] = edge_mask(label, ignore_index=IGNORE_INDEX).reshape(-1)[flat]

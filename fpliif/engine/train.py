@@ -172,7 +172,9 @@ class Trainer:
         if self.dist.is_main:
             save_config(cfg, self.out / "config.yaml")
 
-        self.view = SeededView(self.train_ds, seed=cfg.run.seed, sample_points=o.sample_points)
+        self.view = SeededView(
+            self.train_ds, seed=cfg.run.seed, sample_points=o.sample_points, point_balance=o.point_balance
+        )
         self.sampler = GlobalBatchSampler(
             len(self.view),
             global_batch=o.global_batch(self.dist.world_size),
