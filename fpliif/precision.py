@@ -8,6 +8,8 @@ context along, instead of each building its own ``torch.autocast``.
 from __future__ import annotations
 
 import contextlib
+import functools
+import warnings
 from collections.abc import Iterator
 
 import torch
@@ -18,6 +20,43 @@ from .errors import ConfigError
 DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 # spellings accepted besides the names above
 _ALIASES = {"float32": "fp32", "off": "fp32", "bfloat16": "bf16", "float16": "fp16", "half": "fp16"}
+
+
+@functools.cache
+def _cpu_bf16() -> bool:
+    with contextlib.suppress(AttributeError, RuntimeError):
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return False
+
+
+def native_bf16(device: torch.device | str = "cpu") -> bool:
+    """Whether bf16 runs at hardware speed on ``device``: a GPU with bf16 support, or a CPU whose
+    oneDNN has bf16 kernels (AVX-512 and later). On other CPUs (AVX2 only) PyTorch emulates bf16
+    tens of times slower than fp32, and oneDNN's fused bf16 primitives do not exist at all."""
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return dev.type == "cpu" and _cpu_bf16()
+
+
+def pick_dtype(name: str | torch.dtype | None, device: torch.device | str = "cpu") -> str:
+    """A precision name for ``device``: ``"auto"`` is bf16 where it is native (``native_bf16``),
+    fp16 on a GPU without bf16, fp32 elsewhere; other names pass through (``dtype_name``). An
+    explicit bf16 where it is emulated is kept, with a warning that it will be slow."""
+    dev = torch.device(device)
+    if name == "auto":
+        if native_bf16(dev):
+            return "bf16"
+        return "fp16" if dev.type == "cuda" else "fp32"
+    chosen = dtype_name(name)
+    if chosen == "bf16" and dev.type == "cpu" and not native_bf16(dev):
+        warnings.warn(
+            "bf16 on this CPU is emulated (no AVX-512: oneDNN has no bf16 kernels here) and runs tens of "
+            "times slower than fp32; ask for fp32 or auto instead",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return chosen
 
 
 def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
@@ -51,19 +90,15 @@ def autocast(device: torch.device | str, dtype: str | torch.dtype | None):
 def training_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype of a training run for ``optim.amp`` in {auto, bf16, fp16, fp32} (None = fp32).
 
-    ``auto`` is bf16 wherever the device supports it (fp16 with a gradient scaler on older GPUs).
+    ``auto`` is ``pick_dtype("auto")``: bf16 where the device runs it natively, fp16 (with a gradient
+    scaler) on older GPUs, fp32 on CPUs without AVX-512.
     """
-    if amp == "fp32":
-        return None
-    if amp == "auto":
-        if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-            return torch.float16
-        return torch.bfloat16
-    if amp in ("bf16", "fp16"):
-        if amp == "fp16" and device.type != "cuda":
-            raise ConfigError("optim.amp=fp16 needs CUDA; use bf16 on CPU")
-        return DTYPES[amp]
-    raise ConfigError(f"optim.amp must be auto, bf16, fp16 or fp32, got {amp!r}")
+    if amp not in ("auto", "bf16", "fp16", "fp32"):
+        raise ConfigError(f"optim.amp must be auto, bf16, fp16 or fp32, got {amp!r}")
+    if amp == "fp16" and device.type != "cuda":
+        raise ConfigError("optim.amp=fp16 needs CUDA; use bf16 on CPU")
+    name = pick_dtype(amp, device)
+    return None if name == "fp32" else DTYPES[name]
 
 
 @contextlib.contextmanager
@@ -80,4 +115,13 @@ def exact_fp32(device: torch.device | str, dtype: str | torch.dtype | None) -> I
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
-__all__ = ["DTYPES", "autocast", "dtype_name", "exact_fp32", "resolve_dtype", "training_dtype"]
+__all__ = [
+    "DTYPES",
+    "autocast",
+    "dtype_name",
+    "exact_fp32",
+    "native_bf16",
+    "pick_dtype",
+    "resolve_dtype",
+    "training_dtype",
+]

@@ -8,7 +8,16 @@ import math
 import pytest
 import torch
 
-from fpliif.bench import REQUIRED_KEYS, BenchConfig, measure_peak, run_bench, summary, time_calls, to_frame
+from fpliif.bench import (
+    REQUIRED_KEYS,
+    BenchConfig,
+    measure_peak,
+    run_bench,
+    suite,
+    summary,
+    time_calls,
+    to_frame,
+)
 from fpliif.cli import main
 
 
@@ -171,7 +180,7 @@ def test_summary_bounds_come_from_the_same_run():
     assert eager["goal"] == 4.0 and math.isnan(fast["goal"])
 
 
-def test_quality_check_scores_a_synthfaces_set_as_fpliif_eval_does(tmp_path):
+def test_quality_check_scores_a_synthfaces_set_as_fpliif_eval_does(tmp_path, monkeypatch):
     """fp32 and bf16 test mean F1 of a checkpoint on a real (tiny) SynthFaces set: each is the
     score `fpliif eval` gives the fast path in that dtype, at the checkpoint's input size."""
     from fpliif import build_model
@@ -210,6 +219,9 @@ def test_quality_check_scores_a_synthfaces_set_as_fpliif_eval_does(tmp_path):
     assert same["images"] == 2 and same["input_size"] == 32
     assert same["agreement"] == 1.0 and same["delta_points"] == 0.0
 
+    import fpliif.bench.cli as bench_cli
+
+    monkeypatch.setattr(bench_cli, "native_bf16", lambda device: True)  # score bf16 even where emulated
     out = tmp_path / "q.json"
     argv = [
         "bench",
@@ -240,9 +252,27 @@ def test_quality_check_scores_a_synthfaces_set_as_fpliif_eval_does(tmp_path):
     assert row["value"] == pytest.approx(abs(quality["delta_points"])) and row["method"] == "quality check"
 
 
-def test_ratio_targets_are_measured_interleaved():
+def test_bf16_is_left_out_where_the_hardware_only_emulates_it(monkeypatch):
+    """Timing an emulated bf16 would take hours and say nothing about the model: the bench drops
+    it, records why, and the tables' speed note says so."""
+    from fpliif.tables.common import bench_note
+
+    monkeypatch.setattr(suite, "native_bf16", lambda device: False)
+    cfg = BenchConfig.quick_config(models=("fpliif-tiny",), dtypes=("fp32", "bf16"), threads=1)
+    records = run_bench(cfg)
+    assert cfg.dtypes == ("fp32",)
+    assert {r["dtype"] for r in records if r["kind"] in ("latency", "peak")} == {"fp32"}
+    (skipped,) = [r for r in records if r["kind"] == "skipped"]
+    assert skipped["dtype"] == "bf16" and "emulated" in skipped["reason"]
+    assert "bf16 not measured: bf16 is emulated" in bench_note(records, ["--quick"])
+    monkeypatch.setattr(suite, "native_bf16", lambda device: True)
+    assert suite.skip_emulated_bf16(BenchConfig(dtypes=("fp32", "bf16")), torch.device("cpu"), print) == []
+
+
+def test_ratio_targets_are_measured_interleaved(monkeypatch):
     """Each ratio target is timed a, b, a, b, ...: its record holds every round's ratio and the
     summary takes the pair's median ratio over the separate rows'."""
+    monkeypatch.setattr(suite, "native_bf16", lambda device: True)  # time bf16 even where emulated
     cfg = BenchConfig.quick_config(
         models=("fpliif-tiny",), dtypes=("fp32", "bf16"), threads=1, backends=("fast", "eager")
     )

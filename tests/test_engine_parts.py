@@ -7,7 +7,7 @@ import pickle
 import pytest
 import torch
 
-from fpliif import build_model
+from fpliif import build_model, precision
 from fpliif.engine.checkpoint import (
     atomic_save,
     check_compatible,
@@ -20,7 +20,7 @@ from fpliif.engine.distributed import GlobalBatchSampler, ShardSampler
 from fpliif.engine.sampling import SeededView, balanced_points, pixel_coords, sample_seed
 from fpliif.engine.train import check_resume_compatible
 from fpliif.errors import CheckpointError, ConfigError
-from fpliif.precision import training_dtype
+from fpliif.precision import native_bf16, pick_dtype, training_dtype
 
 
 # -- config ---------------------------------------------------------------------------------
@@ -75,10 +75,34 @@ def test_resume_compatibility():
 
 
 def test_amp_resolution():
-    assert training_dtype("auto", torch.device("cpu")) == torch.bfloat16
-    assert training_dtype("fp32", torch.device("cpu")) is None
+    cpu = torch.device("cpu")
+    assert training_dtype("auto", cpu) == (torch.bfloat16 if native_bf16(cpu) else None)
+    assert training_dtype("fp32", cpu) is None
     with pytest.raises(ConfigError, match="fp16 needs CUDA"):
-        training_dtype("fp16", torch.device("cpu"))
+        training_dtype("fp16", cpu)
+    with pytest.raises(ConfigError, match="optim.amp must be"):
+        training_dtype("int8", cpu)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch, native):
+    """Without AVX-512, PyTorch emulates bf16 tens of times slower than fp32: auto picks fp32
+    there, and an explicit bf16 is kept with a warning."""
+    monkeypatch.setattr(precision, "_cpu_bf16", lambda: native)
+    cpu = torch.device("cpu")
+    assert pick_dtype("auto", cpu) == ("bf16" if native else "fp32")
+    assert training_dtype("auto", cpu) == (torch.bfloat16 if native else None)
+    assert pick_dtype("fp32", cpu) == "fp32" and pick_dtype("float32", cpu) == "fp32"
+    if native:
+        assert pick_dtype("bf16", cpu) == "bf16"
+    else:
+        with pytest.warns(RuntimeWarning, match="emulated"):
+            assert pick_dtype("bf16", cpu) == "bf16"
+
+
+def test_the_cpu_bf16_probe_matches_onednn():
+    assert native_bf16("cpu") == bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    assert native_bf16("meta") is False
 
 
 # -- samplers ---------------------------------------------------------------------------------

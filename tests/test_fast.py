@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from fpliif import build_model
+from fpliif.models import fast as fast_module
 from fpliif.models.complexity import count_macs
 from fpliif.models.fast import FastFPLIIF, optimize_for_inference, real_macs
+from fpliif.precision import native_bf16
 
 
 def _spread(model: torch.nn.Module) -> torch.nn.Module:
@@ -91,7 +93,13 @@ def test_predict_and_non_fpliif_passthrough():
         optimize_for_inference(model, dtype=torch.float64)
 
 
-def test_bf16_path_close():
+@pytest.mark.parametrize("onednn", [True, False])
+def test_bf16_path_close(monkeypatch, onednn):
+    """The fused oneDNN GEMMs where the CPU has bf16 kernels, plain ``F.linear`` where it has none
+    (oneDNN then cannot even build the primitive): both stay close to the fp32 forward."""
+    if onednn and not native_bf16("cpu"):
+        pytest.skip("this CPU has no oneDNN bf16 kernels")
+    monkeypatch.setattr(fast_module, "native_bf16", lambda device="cpu": onednn)
     model = _spread(build_model("fpliif-tiny"))
     fast = optimize_for_inference(model, dtype=torch.bfloat16)
     images = torch.rand(2, 3, 64, 64)

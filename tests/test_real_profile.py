@@ -54,7 +54,7 @@ def real_run(tmp_path_factory):
     write_flat_subset(tmp / "subset")
     out = tmp / "out"
     names = ["01_train_evaluate", "table1_lapa", "table2_celebamask", "figure3_4_multiresolution"]
-    names.append("transfer_synth_real")
+    names += ["figure10_11_worst_cases", "transfer_synth_real"]
     overrides = [*data_overrides("real", str(tmp / "subset")), *SMOKE]
     runner.run_notebooks("real", only=names, out=out, overrides=overrides, log=lambda s: None)
     return out
@@ -91,6 +91,18 @@ def test_face_figures_stay_out_of_the_notebooks(real_run):
     assert "image/png" not in mimes
     curves = json.loads((real_run / "notebooks" / "01_train_evaluate.ipynb").read_text())
     assert any("image/png" in (o.get("data") or {}) for c in curves["cells"] for o in c.get("outputs", []))
+
+
+def test_worst_cases_are_figure_10_only_and_kept_local(real_run):
+    """The main run is CelebAMask-HQ's: Figure 10 (CelebAMask-HQ) shows it, Figure 11 (LaPa) would
+    repeat it and is not drawn; the faces go to the local figures folder only."""
+    tables = {p.stem for p in (real_run / "tables").glob("figure1*.csv")}
+    assert tables == {"figure10_worst_cases"}
+    rows = _table(real_run, "figure10_worst_cases")
+    assert len(rows) == 2 and rows["mean F1 ours"].between(0, 100).all()
+    assert (real_run / "figures" / "faces" / "figure10_worst_cases_celeb.png").is_file()
+    nb = (real_run / "notebooks" / "figure10_11_worst_cases.ipynb").read_text()
+    assert "Figure 11 (lapa): not run in this profile" in nb and "image/png" not in nb
 
 
 def test_transfer_table_scores_both_models_in_lapa_classes(real_run):

@@ -15,6 +15,7 @@ from fpliif.cli import main
 from fpliif.errors import ConfigError, DataError
 from fpliif.provenance import REPO_ROOT
 from fpliif.runs import datasets, notebooks, records, runner, training
+from fpliif.runs.manifest import merge_runs, start_manifest
 from fpliif.runs.paths import rel, resolve
 from fpliif.runs.profiles import load_profile
 from fpliif.runs.study import (
@@ -317,6 +318,23 @@ def test_runner_executes_a_smoke_notebook_and_writes_the_manifest(tmp_path):
     assert (out / "figures" / "data_samples_lapa.png").is_file()
     assert (out / "tables" / "class_frequencies_lapa.md").is_file()
     assert (out / "data" / "synth-lapa" / "synthfaces.json").is_file()  # "{out}" resolved
+
+
+def test_a_partial_rerun_keeps_the_runs_whose_records_are_committed(tmp_path):
+    """A fresh clone has a run's records but not its config: a rerun of other notebooks keeps its
+    manifest entry, replaces the entries it re-summarizes and drops runs whose folder is gone."""
+    runs = tmp_path / "runs"
+    (runs / "main" / "eval-test").mkdir(parents=True)  # records only, no config.yaml
+    (runs / "group-base").mkdir()
+    path = tmp_path / "manifest.json"
+    earlier = [{"name": "main", "train_s": 2392.0}, {"name": "gone", "train_s": 1.0}, {"name": "group-base"}]
+    path.write_text(json.dumps({"profile": "smoke", "notebooks": {"a": {}}, "runs": earlier}))
+    m = start_manifest(path, "smoke", {"profile": "smoke"}, ["b"], "python3")
+    assert m["runs"] == earlier and list(m["notebooks"]) == ["a"]
+    fresh = [{"name": "group-base", "train_s": 600.0}]
+    assert merge_runs(m["runs"], fresh, tmp_path) == [fresh[0], earlier[0]]
+    other = start_manifest(path, "smoke", {"profile": "real"}, ["b"], "python3")
+    assert "runs" not in other and other["notebooks"] == {}
 
 
 def test_a_failing_cell_stops_the_run_and_keeps_the_partial_notebook(tmp_path):

@@ -23,7 +23,7 @@ def peak_gemms(dtype: str, *, device: torch.device, n: int) -> list[tuple[str, C
     if device.type == "cpu" and dt in (torch.float32, torch.bfloat16):
         from ..models.fast import _mkldnn_linear_ok
 
-        if _mkldnn_linear_ok():
+        if _mkldnn_linear_ok(dt):
             runs.append(("onednn", lambda: torch.ops.mkldnn._linear_pointwise(a, bt, None, "none", [], "")))
     return runs
 

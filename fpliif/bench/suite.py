@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from ..precision import native_bf16
 from .adaptive import adaptive_cases, adaptive_pairs
 from .cases import Case, fpliif_cases, peer_cases, run_case
 from .config import BenchConfig, is_fpliif
@@ -90,6 +91,20 @@ def apply_peaks(records: list[dict[str, Any]], peaks: dict[str, float]) -> None:
         r["share_of_peak"] = r["gflops_per_s"] / peak
 
 
+EMULATED_BF16 = "bf16 is emulated on this {device} (no native bf16: on CPU, no AVX-512), tens of times slower"
+
+
+def skip_emulated_bf16(cfg: BenchConfig, device: torch.device, log: Log) -> list[dict[str, Any]]:
+    """Drop bf16 from ``cfg.dtypes`` where the hardware has no bf16 (timing an emulation would take
+    hours and say nothing about the model); the record that says so, for the tables' notes."""
+    if "bf16" not in cfg.dtypes or native_bf16(device):
+        return []
+    cfg.dtypes = tuple(d for d in cfg.dtypes if d != "bf16")
+    reason = EMULATED_BF16.format(device=device.type.upper() if device.type == "cpu" else "GPU")
+    log(f"bf16 left out: {reason}")
+    return [{"kind": "skipped", "dtype": "bf16", "reason": reason}]
+
+
 def run_bench(cfg: BenchConfig, *, log: Log | None = None) -> list[dict[str, Any]]:
     """Every measurement of ``cfg`` as a list of records (see the package docstring): the peak, each
     model's rows (and, for FP-LIIF, its interleaved pairs), the memory probe, the peak again."""
@@ -103,8 +118,9 @@ def run_bench(cfg: BenchConfig, *, log: Log | None = None) -> list[dict[str, Any
         cfg.threads = threads
     ctx = run_context()
     t_start = time.perf_counter()
+    skipped = skip_emulated_bf16(cfg, device, log)
     peaks = _Peaks()
-    records = peaks.measure(cfg, device, "start", log)
+    records = skipped + peaks.measure(cfg, device, "start", log)
     for name in cfg.models:
         cases = fpliif_cases(name, cfg, device) if is_fpliif(name) else peer_cases(name, cfg, device)
         for case in cases:

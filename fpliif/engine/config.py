@@ -60,7 +60,7 @@ class OptimConfig:
     edge_weight: float = 40.0  # lambda of the edge-aware CE: paper 40 (LaPa), 10 (CelebAMask-HQ)
     sample_points: int = 0  # >0: decode this many random pixels per image (LIIF's trick); 0 = all
     point_balance: float = 0.0  # >0: draw those pixels with weight (class share in the image)^-b; 0 = uniform
-    amp: str = "auto"  # auto = bf16 on CPU, bf16 (or fp16) on CUDA; or bf16 | fp16 | fp32 (no autocast)
+    amp: str = "auto"  # bf16 where native (AVX-512 CPU, GPU; old GPUs fp16), else fp32; or bf16|fp16|fp32
     grad_clip: float = 0.0  # max gradient norm; 0 = off (the paper mentions none)
 
     def global_batch(self, world_size: int) -> int:

@@ -41,7 +41,7 @@ from ..metrics import SegmentationMetrics, scores_from_confusion
 from ..models.adaptive import DECODE_MODES, DEFAULT_STEP, DEFAULT_THRESHOLD, AdaptiveSettings, parse_step
 from ..models.fast import optimize_for_inference
 from ..models.fpliif import FPLIIF
-from ..precision import autocast, resolve_dtype
+from ..precision import autocast, pick_dtype, resolve_dtype
 from .distributed import ShardSampler
 
 DEFAULT_SIZES = (64, 96, 128, 192, 256, 512)
@@ -479,7 +479,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=8, help="images per forward pass")
     p.add_argument("--workers", type=int, default=0, help="DataLoader workers")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    p.add_argument("--dtype", choices=["fp32", "bf16", "fp16"], default="fp32", help="inference precision")
+    p.add_argument(
+        "--dtype",
+        choices=["fp32", "bf16", "fp16", "auto"],
+        default="fp32",
+        help="inference precision (auto: bf16 where the hardware has it natively, else fp32)",
+    )
     p.add_argument(
         "--eager", action="store_true", help="the paper-faithful forward instead of the fast inference path"
     )
@@ -505,7 +510,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         workers=args.workers,
         device=args.device,
-        dtype=args.dtype,
+        dtype=pick_dtype(args.dtype, args.device),
         fast=not args.eager,
         decode=args.decode,
         adaptive=decode_settings(args),

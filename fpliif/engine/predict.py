@@ -122,7 +122,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--faces-json", default=None, help="write the faces found (boxes, scores, crops) here")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--alpha", type=float, default=0.5, help="overlay opacity")
-    p.add_argument("--dtype", choices=list(DTYPES), default="fp32", help="inference precision")
+    p.add_argument(
+        "--dtype",
+        choices=[*DTYPES, "auto"],
+        default="fp32",
+        help="inference precision (auto: bf16 where the hardware has it natively, else fp32)",
+    )
     p.add_argument(
         "--eager", action="store_true", help="the paper-faithful forward instead of the fast inference path"
     )

@@ -347,6 +347,7 @@ class Trainer:
                 self.best = max(self.best, val["mean_f1"])
             elapsed = time.perf_counter() - started
             record = {"epoch": self.epoch, "step": self.step, "lr": lr, **stats, "elapsed_s": elapsed}
+            record["amp"] = dtype_name(self.amp_dtype)  # what optim.amp (auto) resolved to here
             if do_val:
                 record |= {"val_mean_f1": val["mean_f1"], "val_miou": val["miou"], "best_mean_f1": self.best}
             record["time"] = now()

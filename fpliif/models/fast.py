@@ -61,7 +61,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..precision import autocast
+from ..precision import autocast, native_bf16
 from ..sizes import as_size
 from .adaptive import DECODE_MODES, AdaptiveDecoder, AdaptiveSettings
 from .decoder import LIIFDecoder, local_ensemble, make_coord
@@ -72,8 +72,10 @@ from .segmenter import Segmenter
 PRUNE = 1e-6  # relative ensemble weight below which a query evaluation is skipped
 
 
-def _mkldnn_linear_ok() -> bool:
-    return bool(torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise"))
+def _mkldnn_linear_ok(dtype: torch.dtype) -> bool:
+    if not (torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")):
+        return False
+    return dtype == torch.float32 or native_bf16("cpu")  # oneDNN has no bf16 primitive without AVX-512
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, *, relu: bool) -> torch.Tensor:
@@ -82,7 +84,7 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, *, 
     if (
         x.device.type == "cpu"
         and x.dtype in (torch.float32, torch.bfloat16)
-        and _mkldnn_linear_ok()
+        and _mkldnn_linear_ok(x.dtype)
         and not torch.compiler.is_compiling()
     ):
         return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "relu" if relu else "none", [], "")

@@ -26,7 +26,7 @@ from torch import nn
 
 from ..data.io import photo_rgb, read_image
 from ..data.transforms import resize_image
-from ..precision import autocast, resolve_dtype
+from ..precision import autocast, pick_dtype, resolve_dtype
 from ..sizes import fit_size
 from .crops import CROP_SCALE, Crop, cut, paste, region, square_crop
 from .detect import DEFAULT_DETECTOR, Detector, FaceBox, make_detector
@@ -116,7 +116,7 @@ class FaceParser:
         from ..models.fast import optimize_for_inference
 
         self.device = torch.device(device)
-        self.dtype = resolve_dtype(dtype)
+        self.dtype = resolve_dtype(pick_dtype(dtype, self.device))
         model = model.to(self.device).eval()
         self.autocast_dtype = self.dtype
         if fast and isinstance(model, FPLIIF):  # same outputs (fp32), less work; large outputs in chunks
@@ -233,7 +233,8 @@ def load_pretrained(
 ) -> FaceParser:
     """A ``FaceParser`` from ``weights``: None (the shipped ``results/real/model/``), a folder
     with ``model.safetensors`` + ``config.json``, or a ``.pt`` checkpoint of ``fpliif train``.
-    ``device``: auto (CUDA when there is one), cpu, cuda or cuda:N; ``dtype``: fp32, bf16, fp16;
+    ``device``: auto (CUDA when there is one), cpu, cuda or cuda:N; ``dtype``: fp32, bf16, fp16,
+    or auto (bf16 where the hardware has it natively, else fp32);
     ``fast=False`` runs the paper-faithful forward instead of the fast inference path;
     ``decode="adaptive"`` queries the pixel MLP only where the coarse answer is uncertain
     (``models.adaptive``, with ``adaptive`` settings or their defaults)."""

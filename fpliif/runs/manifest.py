@@ -2,7 +2,9 @@
 
 Profile and parameters, git commit, package versions, hardware, load average before and after,
 per notebook its status and wall time, and per training run its epochs, training time and
-evaluations. A partial rerun (``--only``) keeps the other notebooks' entries.
+evaluations. A partial rerun (``--only``) keeps the other notebooks' entries, and the entries of
+runs whose records are still there but whose local files (config, checkpoints) are not, as in a
+fresh clone of a committed profile.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ def start_manifest(
     if old.get("profile") == manifest["profile"] and isinstance(old.get("notebooks"), dict):
         # a partial rerun (--only) keeps the other notebooks' entries from the earlier run
         manifest["notebooks"] = {k: v for k, v in old["notebooks"].items() if k not in names}
+        manifest["runs"] = old.get("runs") or []
     return manifest
 
 
@@ -78,7 +81,7 @@ def write_manifest(path: Path, manifest: dict[str, Any], started: float, final: 
     if final:
         manifest["finished"] = now()
         manifest["load_after"] = _load_avg()
-        manifest["runs"] = runs_summary(path.parent)
+        manifest["runs"] = merge_runs(manifest.get("runs") or [], runs_summary(path.parent), path.parent)
     order = {n: i for i, n in enumerate(notebooks.NOTEBOOKS)}
     manifest["notebooks"] = dict(sorted(manifest["notebooks"].items(), key=lambda kv: order.get(kv[0], 99)))
     atomic_write(path, json.dumps(manifest, indent=2, default=str) + "\n")
@@ -113,10 +116,22 @@ def runs_summary(out_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def merge_runs(
+    earlier: list[dict[str, Any]], current: list[dict[str, Any]], out_dir: Path
+) -> list[dict[str, Any]]:
+    """``current`` (``runs_summary``) plus the ``earlier`` entries it lacks whose run folder still
+    exists (its committed records, without the local config); sorted by name."""
+    names = {r["name"] for r in current}
+    kept = [
+        r for r in earlier if r.get("name") not in names and (out_dir / "runs" / str(r.get("name"))).is_dir()
+    ]
+    return sorted(current + kept, key=lambda r: r["name"])
+
+
 def _eval_seconds(folder: Path) -> float | None:
     with contextlib.suppress(OSError, ValueError, KeyError):
         return json.loads((folder / "results.json").read_text())["meta"].get("seconds")
     return None
 
 
-__all__ = ["VERSIONS", "runs_summary", "start_manifest", "write_manifest"]
+__all__ = ["VERSIONS", "merge_runs", "runs_summary", "start_manifest", "write_manifest"]

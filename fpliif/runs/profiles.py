@@ -46,7 +46,7 @@ PARAMS: dict[str, str] = {
     "decoder": "main run: liif | unet",
     "seed": "main run: seed",
     "eval_sizes": "output sizes decoded for Tables 1-3 (256 is the score size; 512 = 'Ours512')",
-    "eval_dtype": "evaluation precision: fp32 or bf16",
+    "eval_dtype": "evaluation precision: fp32, bf16, or auto (bf16 where the hardware has it, else fp32)",
     "eval_batch": "images per evaluation batch",
     "celeb_config": "training preset of the CelebAMask-HQ runs",
     "celeb_overrides": "their extra overrides",

@@ -80,6 +80,12 @@ class Study:
         if unknown:
             raise ConfigError(f"unknown parameter(s) {unknown}")
         self.p = dict(params)
+        if self.p.get("eval_dtype") == "auto":  # resolved once: record names carry the dtype
+            from ..engine.distributed import resolve_device
+            from ..precision import pick_dtype
+
+            device = resolve_device("auto") if self.device == "auto" else self.device
+            self.p["eval_dtype"] = pick_dtype("auto", device)
         self.log = log
         self.dry = dry  # plan only: make nothing
         self.data = DataRefs(self.need, self.path, self.out, dry=dry, log=log)

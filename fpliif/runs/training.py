@@ -112,12 +112,14 @@ class Run:
         c = self.config
         o, d = c.optim, c.data
         images = _train_images(d)
+        log = self.log
+        amp = (log[-1].get("amp") if log else None) or o.amp  # the precision auto resolved to
         opts = "".join(f", {k}={v}" for k, v in c.model.options.items())
         points = f", {o.sample_points} sampled px/image" if o.sample_points else ""
         text = (
             f"{c.model.name}{opts} ({self.parameters() / 1e6:.2f} M params), {o.epochs} epochs of {images}, "
             f"batch {o.batch_size}, lr {o.lr:g}, λ={o.edge_weight:g}, {d.image_size} px input{points}, "
-            f"{o.amp}, seed {c.run.seed}"
+            f"{amp}, seed {c.run.seed}"
         )
         secs = self.train_seconds()
         if secs:

@@ -289,6 +289,9 @@ def bench_note(records: Sequence[Mapping[str, Any]], args: Sequence[str]) -> str
         else f"speed measured here by `fpliif bench {' '.join(args)}` on {r0.get('cpu')}"
     )
     text += f"; {noisy} of {len(lat)} rows flagged noisy)" if loads else ")"
+    for r in records:
+        if r.get("kind") == "skipped":
+            text += f"; {r['dtype']} not measured: {r['reason']}"
     return text + "; the paper's FPS are an A100's: different hardware, not comparable"
 
 

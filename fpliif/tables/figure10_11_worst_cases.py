@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..report import Table
-from .common import caption, describe
+from .common import caption, describe, main_is_celebamask
 
 if TYPE_CHECKING:
     from ..runs.study import Study
@@ -32,7 +32,8 @@ def _predict(model, items: list[dict[str, Any]], input_size: int, device, dtype:
 def worst_cases(study: Study, kind: str = "lapa") -> tuple[Any, pd.DataFrame] | None:
     """Figure 11 (``lapa``) or 10 (``celeb``): our ``worst_k`` worst test images (per-image mean F1
     at 256) beside the ground truth and the light peer's prediction, and their scores; ``None`` if
-    the run is not in this profile."""
+    the run is not in this profile (``lapa`` where the main run is CelebAMask-HQ's, as in the real
+    profile: it would repeat Figure 10)."""
     from .. import viz
     from ..data import build_dataset
     from ..engine.checkpoint import load_model
@@ -42,6 +43,8 @@ def worst_cases(study: Study, kind: str = "lapa") -> tuple[Any, pd.DataFrame] | 
 
     (k,) = study.need("worst_k")
     if kind == "lapa":
+        if main_is_celebamask(study):
+            return None
         run, res = study.main_run(), study.main_eval()
     else:
         spec = study.celeb_spec()
