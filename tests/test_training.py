@@ -61,6 +61,19 @@ def test_a_few_steps_lower_the_loss(synth, tmp_path):
     assert (tmp_path / "run" / "config.yaml").exists()
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_trains_in_what_the_cpu_has_and_logs_it(synth, tmp_path, monkeypatch, capsys, native):
+    from fpliif import precision
+
+    monkeypatch.setattr(precision, "_cpu_bf16", lambda: native)
+    cfg = _cfg(synth, tmp_path / "run", "optim.epochs=1", "run.eval_every=0", "optim.amp=auto")
+    train(cfg, progress=False)
+    (record,) = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert record["amp"] == ("bf16" if native else "fp32")
+    said = "training in fp32 (optim.amp=auto: bf16 is not native" in capsys.readouterr().out
+    assert said is not native
+
+
 def test_a_run_can_start_from_trained_weights(synth, tmp_path):
     first = tmp_path / "first"
     train(_cfg(synth, first, "optim.epochs=4", "optim.lr=3e-3", "run.eval_every=0"), progress=False)

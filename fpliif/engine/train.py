@@ -139,6 +139,8 @@ class Trainer:
                 f"optim.batch_size={o.batch_size} gives fewer samples than the {self.dist.world_size} ranks"
             )
         self.amp_dtype = training_dtype(o.amp, self.device)
+        if o.amp == "auto" and self.amp_dtype is None and self.dist.is_main:
+            print("fpliif train: training in fp32 (optim.amp=auto: bf16 is not native on this CPU)")
 
         self.train_ds, self.val_ds = _build_datasets(cfg, self.out, self.dist)
         self.info = self.train_ds.info
