@@ -22,6 +22,13 @@ DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16,
 _ALIASES = {"float32": "fp32", "off": "fp32", "bfloat16": "bf16", "float16": "fp16", "half": "fp16"}
 
 
+# why bf16 is refused or left out where ``native_bf16`` is false (warnings, the bench's records)
+EMULATED_BF16 = (
+    "bf16 is emulated on this hardware (a CPU without AVX-512, where oneDNN has no bf16 kernels, or a "
+    "GPU without bf16) and runs tens of times slower than fp32"
+)
+
+
 @functools.cache
 def _cpu_bf16() -> bool:
     with contextlib.suppress(AttributeError, RuntimeError):
@@ -50,12 +57,7 @@ def pick_dtype(name: str | torch.dtype | None, device: torch.device | str = "cpu
         return "fp16" if dev.type == "cuda" else "fp32"
     chosen = dtype_name(name)
     if chosen == "bf16" and dev.type == "cpu" and not native_bf16(dev):
-        warnings.warn(
-            "bf16 on this CPU is emulated (no AVX-512: oneDNN has no bf16 kernels here) and runs tens of "
-            "times slower than fp32; ask for fp32 or auto instead",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+        warnings.warn(f"{EMULATED_BF16}; ask for fp32 or auto instead", RuntimeWarning, stacklevel=2)
     return chosen
 
 
@@ -117,6 +119,7 @@ def exact_fp32(device: torch.device | str, dtype: str | torch.dtype | None) -> I
 
 __all__ = [
     "DTYPES",
+    "EMULATED_BF16",
     "autocast",
     "dtype_name",
     "exact_fp32",

@@ -13,7 +13,7 @@ from typing import Any
 from ..engine.evaluate import step_argument
 from ..fileio import atomic_write
 from ..models.adaptive import DEFAULT_STEP, DEFAULT_THRESHOLD, AdaptiveSettings
-from ..precision import DTYPES, native_bf16
+from ..precision import DTYPES, EMULATED_BF16, native_bf16
 from .config import BenchConfig
 from .quality import quality_check
 from .suite import run_bench
@@ -206,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     records = run_bench(cfg, log=lambda s: print(s, flush=True))
     if args.quality_checkpoint is not None and not native_bf16(cfg.device):
-        print("quality: not measured: it compares bf16 with fp32, and bf16 is emulated on this hardware")
+        print(f"quality: not measured (it compares bf16 with fp32): {EMULATED_BF16}")
     elif args.quality_checkpoint is not None:
         res = quality_check(
             args.quality_checkpoint,

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from ..precision import native_bf16
+from ..precision import EMULATED_BF16, native_bf16
 from .adaptive import adaptive_cases, adaptive_pairs
 from .cases import Case, fpliif_cases, peer_cases, run_case
 from .config import BenchConfig, is_fpliif
@@ -91,18 +91,14 @@ def apply_peaks(records: list[dict[str, Any]], peaks: dict[str, float]) -> None:
         r["share_of_peak"] = r["gflops_per_s"] / peak
 
 
-EMULATED_BF16 = "bf16 is emulated on this {device} (no native bf16: on CPU, no AVX-512), tens of times slower"
-
-
 def skip_emulated_bf16(cfg: BenchConfig, device: torch.device, log: Log) -> list[dict[str, Any]]:
     """Drop bf16 from ``cfg.dtypes`` where the hardware has no bf16 (timing an emulation would take
     hours and say nothing about the model); the record that says so, for the tables' notes."""
     if "bf16" not in cfg.dtypes or native_bf16(device):
         return []
     cfg.dtypes = tuple(d for d in cfg.dtypes if d != "bf16")
-    reason = EMULATED_BF16.format(device=device.type.upper() if device.type == "cpu" else "GPU")
-    log(f"bf16 left out: {reason}")
-    return [{"kind": "skipped", "dtype": "bf16", "reason": reason}]
+    log(f"bf16 left out: {EMULATED_BF16}")
+    return [{"kind": "skipped", "dtype": "bf16", "reason": EMULATED_BF16}]
 
 
 def run_bench(cfg: BenchConfig, *, log: Log | None = None) -> list[dict[str, Any]]:

@@ -92,12 +92,7 @@ class Run:
 
     def train_seconds(self) -> float:
         """Wall time of the training (summed over resumed segments), from log.jsonl."""
-        total, seg = 0.0, 0.0
-        for rec in self.log:
-            if rec["elapsed_s"] < seg:  # a resumed segment restarts the clock
-                total += seg
-            seg = rec["elapsed_s"]
-        return total + seg
+        return _train_seconds(self.log)
 
     def parameters(self) -> int:
         from ..models import build_model
@@ -121,10 +116,19 @@ class Run:
             f"batch {o.batch_size}, lr {o.lr:g}, λ={o.edge_weight:g}, {d.image_size} px input{points}, "
             f"{amp}, seed {c.run.seed}"
         )
-        secs = self.train_seconds()
+        secs = _train_seconds(log)
         if secs:
             text += f", trained in {secs / 60:.1f} min"
         return text
+
+
+def _train_seconds(log: list[dict[str, Any]]) -> float:
+    total, seg = 0.0, 0.0
+    for rec in log:
+        if rec["elapsed_s"] < seg:  # a resumed segment restarts the clock
+            total += seg
+        seg = rec["elapsed_s"]
+    return total + seg
 
 
 def _train_images(d: Any) -> str:
