@@ -13,6 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
+from fpliif.cli import main
 from fpliif.data.info import dataset_info
 from fpliif.data.synth.render import draw_sample
 from fpliif.engine.evaluate import EvalResult, evaluate
@@ -20,7 +21,10 @@ from fpliif.metrics import IGNORE_INDEX
 from fpliif.report import read_table
 from fpliif.runs import runner
 from fpliif.runs.cli import data_overrides
+from fpliif.runs.profiles import load_profile
+from fpliif.runs.study import Study
 from fpliif.tables import transfer_synth_real
+from fpliif.tables.common import LAPA_F1, group_metric
 
 N_FACES = 20
 SMOKE = [
@@ -68,6 +72,24 @@ def test_data_option_points_root_and_table2_at_one_folder():
     assert data_overrides("real", "/x/y") == ['root="/x/y"', 'celeb_root="/x/y"']
     assert data_overrides("demo", "/x/y") == ['root="/x/y"']  # demo's Table 2 data is another set
     assert data_overrides("real", None) == []
+
+
+def test_dry_run_plans_only_the_group_seeds_for_table7(tmp_path, capsys):
+    """With CelebAMask-HQ as the main data, Table 7's CelebAMask-HQ row is the group's seeds: the plan
+    lists those runs and no celeb seed run (a 28-epoch twin of the main run nothing would read)."""
+    write_flat_subset(tmp_path / "subset", n=4)
+    argv = ["run", "real", "--only", "table7_seeds", "--dry-run", "--data", str(tmp_path / "subset")]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 0
+    plan = capsys.readouterr().out
+    assert "run group-base" in plan and "run group-seed1" in plan and "run group-seed2" in plan
+    assert "run celeb" not in plan
+
+
+def test_group_tables_say_whose_mean_f1_they_show(tmp_path):
+    write_flat_subset(tmp_path / "subset", n=4)
+    real = Study(load_profile("real", data_overrides("real", str(tmp_path / "subset"))), dry=True)
+    assert group_metric(real) == "mean F1 (%), ours CelebAMask-HQ, paper LaPa"
+    assert group_metric(Study(load_profile("demo"), dry=True)) == LAPA_F1
 
 
 def test_real_profile_trains_once_and_fills_table2(real_run):

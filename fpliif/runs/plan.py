@@ -45,7 +45,8 @@ def specs_for(study: Study, notebook: str) -> list[RunSpec]:
         out += [study.group_base()[0]] + [study.group_spec("ablation", a) for a in study.p["ablations"]]
     if notebook == "table7_seeds":
         out += [study.group_spec("seed", s) for s in study.p.get("seeds") or []]
-        out += [study.celeb_spec(s) for s in study.p.get("celeb_seeds") or []]
+        if not study.main_is_celebamask():
+            out += [study.celeb_spec(s) for s in study.p.get("celeb_seeds") or []]
         if study.data.helen() is not None:
             out += [study.helen_spec(s) for s in study.p.get("helen_seeds") or []]
     return [s for s in out if s is not None]

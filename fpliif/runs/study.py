@@ -132,6 +132,11 @@ class Study:
     def device(self) -> str:
         return str(self.p.get("device") or "auto")
 
+    def main_is_celebamask(self) -> bool:
+        """Whether the main run trains on CelebAMask-HQ (the real profile) instead of the LaPa
+        layout: then the group's seed runs are Table 7's CelebAMask-HQ row (no celeb seed runs)."""
+        return self.data.main().name == "celebamask-hq"
+
     # -- run specs ---------------------------------------------------------------------------------
     def _base_overrides(self, data: DataRef) -> list[str]:
         over = [f"data.name={data.name}", f"data.root={data.root}"]

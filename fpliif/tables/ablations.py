@@ -11,14 +11,23 @@ import pandas as pd
 from .. import paper
 from ..report import Table
 from ..runs.study import ABLATION_LABELS
-from .common import caption, comparison, group_budget, group_notes, mean_f1, not_run_table
+from .common import (
+    LAPA_F1,
+    caption,
+    comparison,
+    group_budget,
+    group_metric,
+    group_notes,
+    mean_f1,
+    not_run_table,
+)
 
 if TYPE_CHECKING:
     from ..engine.evaluate import EvalResult
     from ..runs.study import Study
 
 NAME = "ablations"
-TITLE = "Section 5.1 ablations: LaPa mean F1 (%)"
+TITLE = "Section 5.1 ablations: {metric}"  # metric: common.group_metric
 PAPER_SIDE = "FP-LIIF on LaPa, section 5.1 (no-ensemble: not reported)"
 # variant -> the model name of its row in paper.ABLATIONS
 PAPER_KEYS = {
@@ -39,6 +48,7 @@ def table(
     size: int,
     caption: str,
     notes: list[str] | None = None,
+    metric: str = LAPA_F1,
 ) -> Table:
     """One row per variant (``base`` and the ablation names): the paper's mean F1, ours (the run's
     evaluation at ``size``), the difference, the model's parameters and the run."""
@@ -49,7 +59,9 @@ def table(
         index_name="variant",
         extra={"params (M)": [p / 1e6 for p in parameters], "run": list(runs)},
     )
-    return Table(NAME, TITLE, caption, df, column_decimals={"params (M)": 3}, notes=notes or [])
+    return Table(
+        NAME, TITLE.format(metric=metric), caption, df, column_decimals={"params (M)": 3}, notes=notes or []
+    )
 
 
 def not_run(profile: str) -> Table:
@@ -58,7 +70,9 @@ def not_run(profile: str) -> Table:
         for k in paper.ABLATIONS.index
     ]
     data = pd.DataFrame({"variant": labels, "paper": paper.ABLATIONS.values})
-    return not_run_table(NAME, TITLE, data, reason="ablations is empty", profile=profile)
+    return not_run_table(
+        NAME, TITLE.format(metric=LAPA_F1), data, reason="ablations is empty", profile=profile
+    )
 
 
 def make(study: Study) -> Table:
@@ -80,4 +94,5 @@ def make(study: Study) -> Table:
         size=size,
         caption=cap,
         notes=group_notes(study),
+        metric=group_metric(study),
     )

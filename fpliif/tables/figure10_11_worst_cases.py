@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..report import Table
-from .common import caption, describe, main_is_celebamask
+from .common import caption, describe
 
 if TYPE_CHECKING:
     from ..runs.study import Study
@@ -43,7 +43,7 @@ def worst_cases(study: Study, kind: str = "lapa") -> tuple[Any, pd.DataFrame] | 
 
     (k,) = study.need("worst_k")
     if kind == "lapa":
-        if main_is_celebamask(study):
+        if study.main_is_celebamask():
             return None
         run, res = study.main_run(), study.main_eval()
     else:

@@ -12,7 +12,6 @@ from .common import (
     data_notes,
     describe,
     eval_text,
-    main_is_celebamask,
     ours_rows,
     per_class_table,
 )
@@ -31,7 +30,7 @@ def table(result: EvalResult, *, caption: str, notes: list[str] | None = None) -
 
 
 def make(study: Study) -> Table:
-    if main_is_celebamask(study):
+    if study.main_is_celebamask():
         cap = caption(f"{NOT_RUN}: the main run trains on CelebAMask-HQ (Table 2)", profile=study.profile)
         return per_class_table(1, {}, caption=cap)
     data, run, result = study.data.main(), study.main_run(), study.main_eval()

@@ -12,7 +12,6 @@ from .common import (
     data_notes,
     describe,
     eval_text,
-    main_is_celebamask,
     ours_rows,
     per_class_table,
 )
@@ -45,7 +44,7 @@ def make(study: Study) -> Table:
             )
         data, run, result = study.data.helen(), study.run(spec), study.helen_eval()
         notes: list[str] = []
-    elif main_is_celebamask(study):
+    elif study.main_is_celebamask():
         reason = "no Helen data, and the main run's CelebAMask-HQ classes are not Helen's ids"
         return per_class_table(3, {}, caption=caption(f"{NOT_RUN} ({reason})", profile=study.profile))
     else:

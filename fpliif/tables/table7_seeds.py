@@ -10,7 +10,7 @@ import pandas as pd
 
 from .. import paper
 from ..report import Table
-from .common import NOT_RUN, caption, data_notes, group_budget, main_is_celebamask, mean_f1
+from .common import NOT_RUN, caption, data_notes, group_budget, mean_f1
 
 if TYPE_CHECKING:
     from ..runs.study import Study
@@ -58,7 +58,7 @@ def make(study: Study) -> Table:
     if seeds:
         (size,) = study.need("group_eval_size")
         results = [study.group_eval(study.group_spec("seed", s)) for s in seeds]
-        group_column = "celebamask-hq" if main_is_celebamask(study) else "lapa"
+        group_column = "celebamask-hq" if study.main_is_celebamask() else "lapa"
         values[group_column] = [mean_f1(r, f"at{size}") for r in results]
         if study.data.helen() is None and group_column == "lapa":
             values["helen"] = [mean_f1(r, f"at{size}", composite="overall") for r in results]
@@ -66,7 +66,7 @@ def make(study: Study) -> Table:
     else:
         notes.append(f"lapa: {NOT_RUN} (seeds is empty)")
     (celeb_seeds,) = study.need("celeb_seeds")
-    if main_is_celebamask(study):
+    if study.main_is_celebamask():
         pass  # the group's seeds fill the CelebAMask-HQ column
     elif study.data.celeb() is not None and celeb_seeds:
         for s in celeb_seeds:
@@ -80,13 +80,13 @@ def make(study: Study) -> Table:
         for s in helen_seeds or []:
             result = study.helen_eval(None if s == helen_seeds[0] else s)
             values["helen"].append(mean_f1(result, "at256", composite="overall"))
-    group_columns = "celebamask-hq" if main_is_celebamask(study) else "lapa, helen"
+    group_columns = "celebamask-hq" if study.main_is_celebamask() else "lapa, helen"
     ours = (
         f"{group_columns}: seeds {list(seeds)} of the group ({group_budget(study)})"
         if seeds
         else f"{group_columns}: not run"
     )
-    if values["celebamask-hq"] and not main_is_celebamask(study):
+    if values["celebamask-hq"] and not study.main_is_celebamask():
         ours += f"; celebamask-hq: seeds {list(celeb_seeds)} of run celeb's config (scored at 256)"
     cap = caption(ours, profile=study.profile, paper_side=PAPER_SIDE)
     return table(values, caption=cap, notes=notes + data_notes(study.data.main()))

@@ -19,7 +19,7 @@ import pandas as pd
 from ..data.synth.parts import EYE_G, TO_LAPA
 from ..metrics import IGNORE_INDEX
 from ..report import Table
-from .common import NOT_RUN, caption, describe, main_is_celebamask
+from .common import NOT_RUN, caption, describe
 
 if TYPE_CHECKING:
     from ..engine.evaluate import EvalResult
@@ -119,7 +119,7 @@ def synth_study(study: Study) -> Study | None:
 
 def make(study: Study) -> Table:
     other = synth_study(study)
-    if other is None or not main_is_celebamask(study):
+    if other is None or not study.main_is_celebamask():
         reason = "transfer_profile unset" if other is None else "the main data is not real CelebAMask-HQ"
         df = pd.DataFrame({"class": [], "SynthFaces-trained": []})
         return Table(NAME, TITLE, caption(f"{NOT_RUN} ({reason})", profile=study.profile), df)
