@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from fpliif.cli import main
-from fpliif.errors import ConfigError, DataError
+from fpliif.errors import ConfigError, DataError, FpliifError
 from fpliif.provenance import REPO_ROOT
 from fpliif.runs import datasets, notebooks, records, runner, training
 from fpliif.runs.manifest import merge_runs, start_manifest
@@ -213,6 +213,33 @@ def test_ensure_eval_reuses_the_result_of_the_same_checkpoint(tiny_data, tmp_pat
     assert meta["run"] == "a" and meta["checkpoint"] == rel(run.checkpoint) and meta["model"] == "fpliif-tiny"
     assert meta["data"] == {"name": "synth", "root": rel(tiny_data), "split": "test", "images": 2}
     assert stored.parent.name == "eval-test-32-64-to64-fp32"
+
+
+def test_a_clone_reuses_a_runs_records_and_retrains_it_only_for_its_weights(tiny_data, tmp_path):
+    """What the repository keeps of a run (log.jsonl, run.yaml, its evaluations) is reused where
+    only records are needed; the weights are trained again only where they are."""
+    over = [f"data.root={tiny_data}", *TRAIN]
+    quiet = {"log": lambda s: None}
+    run = training.ensure_run("a", "smoke", over, tmp_path, **quiet)
+    portable = yaml.safe_load((run.dir / training.PORTABLE).read_text())
+    assert portable["optim"]["amp"] == run.log[-1]["amp"] and portable["data"]["root"] == rel(tiny_data)
+    res = records.ensure_eval(run, sizes=[32], score_size=32, **quiet)
+    for local in ("last.pt", "best.pt", "config.yaml"):  # what git ignores
+        (run.dir / local).unlink(missing_ok=True)
+    assert training.run_state(run.dir, run.config) == ("recorded", 1)
+    assert training.run_state(run.dir, training.load_config("smoke", [*over, "optim.lr=0.01"]))[0] != "recorded"
+
+    kept = training.ensure_run("a", "smoke", over, tmp_path, records_only=True, **quiet)
+    assert kept.status == "recorded" and not kept.checkpoint.exists()
+    again = records.ensure_eval(kept, sizes=[32], score_size=32, **quiet)
+    assert again.meta == res.meta and again.scores["at32"]["mean_f1"] == res.scores["at32"]["mean_f1"]
+    with pytest.raises(FpliifError, match="not its checkpoint"):
+        records.ensure_eval(kept, sizes=[32, 64], score_size=64, **quiet)
+    twin = training.ensure_run("b", "smoke", over, tmp_path, records_only=True, **quiet)
+    assert twin.dir == run.dir and twin.status == "recorded"
+
+    weights = training.ensure_run("a", "smoke", over, tmp_path, **quiet)
+    assert weights.status == "trained" and weights.checkpoint.is_file()
 
 
 EVAL_KEYS = ["sizes", "score_size", "input_size", "upscale", "dtype", "path", "decode"]

@@ -24,7 +24,7 @@ from ..provenance import git_commit, hardware, now, package_versions
 from . import notebooks
 from .paths import rel
 from .profiles import profile_path
-from .training import Run
+from .training import PORTABLE, Run
 
 
 def _load_avg() -> list[float] | None:
@@ -94,9 +94,10 @@ def runs_summary(out_dir: Path) -> list[dict[str, Any]]:
     if not root.is_dir():
         return rows
     for d in sorted(root.iterdir()):
-        if not (d / "config.yaml").is_file():
+        saved = next((d / f for f in ("config.yaml", PORTABLE) if (d / f).is_file()), None)
+        if saved is None:
             continue
-        cfg = yaml.safe_load((d / "config.yaml").read_text()) or {}
+        cfg = yaml.safe_load(saved.read_text()) or {}
         run = Run(d.name, d, None, "")
         log = run.log
         evals = sorted(p.name for p in d.glob("eval-*") if (p / "results.json").is_file())

@@ -109,6 +109,7 @@ def dry_run(
             state, done = run_state(Path(cfg.run.out), cfg)
             what = {
                 "finished": f"reuse ({done} epochs done)",
+                "recorded": f"reuse its records ({done} epochs; trained anew where its weights are needed)",
                 "resume": f"resume after epoch {done} of {cfg.optim.epochs}",
                 "stale": "retrain (the folder holds another config)",
                 "new": f"train {cfg.optim.epochs} epochs",

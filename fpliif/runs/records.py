@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import FpliifError
 from .launch import stream
 from .paths import Log, rel, resolve, say
 from .training import Run
@@ -41,7 +42,8 @@ def ensure_eval(
     log: Log = say,
 ) -> EvalResult:
     """``run``'s last checkpoint scored on ``split`` (an ``EvalResult``); reuses the stored record
-    when it was made from the same checkpoint (by SHA-256) with the same settings."""
+    when it was made from the same checkpoint (by SHA-256) with the same settings, or, for a
+    ``recorded`` run (its records without its checkpoint), when it is there at all."""
     from ..engine.distributed import resolve_device
     from ..engine.evaluate import EvalResult, evaluate_checkpoint
     from ..provenance import file_sha256
@@ -49,8 +51,13 @@ def ensure_eval(
     folder = eval_folder(run, split, sizes, score_size, dtype)
     if (folder / "results.json").is_file():
         stored = EvalResult.load(folder)
-        if stored.meta.get("checkpoint_sha256") == file_sha256(run.checkpoint):
+        if run.status == "recorded" or stored.meta.get("checkpoint_sha256") == file_sha256(run.checkpoint):
             return stored
+    if run.status == "recorded":
+        raise FpliifError(
+            f"run {run.name}: {rel(run.dir)} holds its records but not its checkpoint, and no "
+            f"record {folder.name}; ensure the run with its checkpoint (records_only=False)"
+        )
     d = run.config.data
     result, _ = evaluate_checkpoint(
         run.checkpoint,

@@ -26,7 +26,7 @@ from ..errors import ConfigError, FpliifError
 from .data_refs import DataRef, DataRefs
 from .paths import Log, rel, resolve, say
 from .profiles import PARAMS
-from .records import ensure_bench, ensure_eval
+from .records import ensure_bench, ensure_eval, eval_folder
 from .training import Run, RunSpec, ensure_run
 
 if TYPE_CHECKING:
@@ -241,8 +241,11 @@ class Study:
         raise ValueError(f"group run kind must be ew, seed or ablation, got {kind!r}")
 
     # -- runs, evaluations, bench records ----------------------------------------------------------
-    def run(self, spec: RunSpec) -> Run:
-        if spec.name not in self._runs:
+    def run(self, spec: RunSpec, *, records_only: bool = False) -> Run:
+        """``spec``'s finished run (``ensure_run``); ``records_only``: its committed records are
+        enough (a clone's), so it is not retrained only to have its checkpoint here."""
+        cached = self._runs.get(spec.name)
+        if cached is None or (cached.status == "recorded" and not records_only):
             self._runs[spec.name] = ensure_run(
                 spec.name,
                 spec.config,
@@ -250,6 +253,7 @@ class Study:
                 self.out,
                 nproc=spec.nproc,
                 label=spec.label,
+                records_only=records_only,
                 log=self.log,
             )
         return self._runs[spec.name]
@@ -293,8 +297,16 @@ class Study:
         return None if spec is None else self.evaluate(self.run(spec), [256], 256)
 
     def group_eval(self, spec: RunSpec) -> EvalResult:
-        (size,) = self.need("group_eval_size")
-        return self.evaluate(self.run(spec), [size], size)
+        """A group run scored at ``group_eval_size``: from its records where they hold that score
+        (the group's tables need nothing else of it), else from its checkpoint."""
+        (size, dtype) = self.need("group_eval_size", "eval_dtype")
+        run = self.run(spec, records_only=True)
+        if (
+            run.status == "recorded"
+            and not (eval_folder(run, "test", [size], size, dtype) / "results.json").is_file()
+        ):
+            run = self.run(spec)
+        return self.evaluate(run, [size], size)
 
     def bench_args(self) -> list[str]:
         """``bench_args`` with the main run's placeholders (``MAIN_PLACEHOLDERS``) filled in, which

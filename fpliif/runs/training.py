@@ -4,10 +4,17 @@ A run is a folder ``<out>/runs/<name>/`` written by ``fpliif train``: ``config.y
 and ``last.pt``. ``ensure_run`` reuses a finished run of the same configuration (here or under
 another name), resumes an unfinished one, retrains a folder that holds another configuration, and
 trains otherwise: in this process, or through ``torchrun`` when ``nproc > 1``.
+
+Only a run's records travel with the repository (``log.jsonl``, its evaluations and ``run.yaml``,
+the config with repository-relative paths and the precision it trained in); the checkpoint and
+``config.yaml`` stay local. A folder holding such records of the asked config is ``recorded``:
+what needs only its records (its evaluations, its description) reuses them, and what needs its
+weights trains it anew.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import shutil
@@ -21,6 +28,7 @@ import yaml
 
 from ..engine.config import TrainConfig, flatten_config, load_config
 from ..errors import ConfigError, FpliifError
+from ..provenance import REPO_ROOT
 from .datasets import dataset_info_at
 from .launch import torchrun_train
 from .paths import Log, rel, resolve, say
@@ -29,6 +37,7 @@ from .paths import Log, rel, resolve, say
 REUSE_IGNORED = frozenset(
     {"run.out", "run.device", "run.threads", "run.log_every", "data.workers", "data.cache"}
 )
+PORTABLE = "run.yaml"
 # Keys by which a finished-but-shorter run can be continued (resumed) rather than retrained.
 RESUME_ALLOWED = frozenset({"optim.epochs", "run.max_minutes"})
 
@@ -75,7 +84,7 @@ class Run:
     name: str
     dir: Path
     config: Any  # TrainConfig
-    status: str  # reused | resumed | trained
+    status: str  # reused | resumed | trained | recorded (records only, no checkpoint here)
     label: str = ""
     seconds: float = 0.0  # training time spent by this call
 
@@ -102,13 +111,19 @@ class Run:
         model = build_model(self.config.model.name, num_classes=info.num_classes, **self.config.model.options)
         return count_parameters(model)
 
+    def _portable_amp(self) -> str | None:
+        """The precision ``run.yaml`` records (logs written before the log carried it lack it)."""
+        with contextlib.suppress(OSError, yaml.YAMLError, AttributeError):
+            return (yaml.safe_load((self.dir / PORTABLE).read_text()) or {}).get("optim", {}).get("amp")
+        return None
+
     def describe(self) -> str:
         """One line: model, preset and recipe, data size, time."""
         c = self.config
         o, d = c.optim, c.data
         images = _train_images(d)
         log = self.log
-        amp = (log[-1].get("amp") if log else None) or o.amp  # the precision auto resolved to
+        amp = (log[-1].get("amp") if log else None) or self._portable_amp() or o.amp  # auto resolved
         opts = "".join(f", {k}={v}" for k, v in c.model.options.items())
         points = f", {o.sample_points} sampled px/image" if o.sample_points else ""
         text = (
@@ -155,11 +170,57 @@ def checkpoint_epoch(path: Path) -> int:
         return 0
 
 
+def portable_config(cfg: Any, amp: str | None = None) -> dict[str, Any]:
+    """``cfg`` as a dict comparable across machines: repository-relative paths, and ``optim.amp`` the
+    precision it trains in here (``amp``, or ``auto`` resolved for this machine's device)."""
+    from ..engine.distributed import resolve_device
+    from ..precision import pick_dtype
+
+    def portable(path: str) -> str:  # the path as given when it is in the repository (a data link)
+        with contextlib.suppress(ValueError):
+            return str(Path(path).relative_to(REPO_ROOT))
+        return rel(path)
+
+    d = cfg.to_dict()
+    d["data"]["root"] = portable(d["data"]["root"])
+    d["run"]["out"] = portable(d["run"]["out"])
+    if d["model"].get("init"):
+        d["model"]["init"] = portable(d["model"]["init"])
+    d["optim"]["amp"] = amp or pick_dtype(d["optim"]["amp"], resolve_device(d["run"]["device"]))
+    return d
+
+
+def write_portable(run: Run) -> None:
+    """``run.yaml`` of a finished run: its config as ``portable_config`` with the precision it logged."""
+    from ..fileio import atomic_write
+
+    log = run.log
+    amp = log[-1].get("amp") if log else None
+    atomic_write(run.dir / PORTABLE, yaml.safe_dump(portable_config(run.config, amp), sort_keys=False))
+
+
+def _recorded(run_dir: Path, cfg: Any) -> int:
+    """Epochs of the records in ``run_dir`` (``run.yaml`` + ``log.jsonl``) when they are of config
+    ``cfg`` and reached its epochs; else 0."""
+    try:
+        stored = yaml.safe_load((run_dir / PORTABLE).read_text()) or {}
+        stored = TrainConfig.from_dict(stored, source=str(run_dir / PORTABLE)).to_dict()
+    except (OSError, ConfigError, yaml.YAMLError):
+        return 0
+    if config_diff(stored, portable_config(cfg)):
+        return 0
+    done = max((rec.get("epoch", 0) for rec in Run("", run_dir, cfg, "").log), default=0)
+    return done if done >= cfg.optim.epochs else 0
+
+
 def run_state(run_dir: Path, cfg: Any) -> tuple[str, int]:
     """(state, epochs done) of ``run_dir`` for config ``cfg``: ``finished`` (reusable), ``resume``
-    (same run, fewer epochs done than asked), ``stale`` (another config) or ``new``."""
+    (same run, fewer epochs done than asked), ``recorded`` (the records of this config without the
+    checkpoint, as a clone has them), ``stale`` (another config) or ``new``."""
     saved = run_dir / "config.yaml"
     last = run_dir / "last.pt"
+    if not last.is_file() and (done := _recorded(run_dir, cfg)):
+        return "recorded", done
     if not saved.is_file():
         return ("stale" if run_dir.exists() and any(run_dir.iterdir()) else "new"), 0
     try:  # through the dataclasses, so a key added since with its default still matches
@@ -175,17 +236,20 @@ def run_state(run_dir: Path, cfg: Any) -> tuple[str, int]:
     return ("resume" if done > 0 else "new"), done
 
 
-def find_twin(cfg: Any, root: Path, exclude: str) -> Path | None:
+def find_twin(cfg: Any, root: Path, exclude: str, *, records_only: bool = False) -> Path | None:
     """Another run folder under ``root`` trained with the same config: finished, or interrupted
-    with exactly this config. A shorter run of another name is not continued: that would change
-    the other run's config under it, and its own notebook would then retrain it."""
+    with exactly this config, or (``records_only``) recorded. A shorter run of another name is not
+    continued: that would change the other run's config under it, and its own notebook would then
+    retrain it."""
     if not root.is_dir():
         return None
     for other in sorted(root.iterdir()):
-        if other.name == exclude or not (other / "config.yaml").is_file():
+        if other.name == exclude or not any((other / f).is_file() for f in ("config.yaml", PORTABLE)):
             continue
         state, _ = run_state(other, cfg)
         if state == "finished" or (state == "resume" and _same_epochs(other, cfg)):
+            return other
+        if records_only and state == "recorded":
             return other
     return None
 
@@ -203,9 +267,13 @@ def ensure_run(
     *,
     nproc: int = 1,
     label: str = "",
+    records_only: bool = False,
     log: Log = say,
 ) -> Run:
     """A finished training run ``out_root/runs/<name>`` of preset ``config`` with ``overrides``.
+
+    ``records_only``: the caller needs only the run's records, so a ``recorded`` folder (records
+    of this config without a checkpoint) is reused as it is; otherwise it is trained anew.
 
     Reuses a finished run with the same config (``config.yaml``, ignoring ``REUSE_IGNORED``) whose
     ``last.pt`` reached the configured epochs, here or under another name; resumes an unfinished
@@ -217,14 +285,31 @@ def ensure_run(
     cfg = spec.train_config(out_root)
     run_dir = Path(cfg.run.out)
     state, done = run_state(run_dir, cfg)
-    if state in ("new", "stale"):
-        twin = find_twin(cfg, root, exclude=name)
+    if state in ("new", "stale") or (state == "recorded" and not records_only):
+        twin = find_twin(cfg, root, exclude=name, records_only=records_only)
         if twin is not None:
             log(f"run {name}: same config as run {twin.name}; using it")
-            return ensure_run(twin.name, config, overrides, out_root, nproc=nproc, label=label, log=log)
+            return ensure_run(
+                twin.name,
+                config,
+                overrides,
+                out_root,
+                nproc=nproc,
+                label=label,
+                records_only=records_only,
+                log=log,
+            )
+    if state == "recorded" and records_only:
+        log(f"run {name}: reusing the records in {rel(run_dir)} ({done} epochs; no checkpoint here)")
+        return Run(name, run_dir, cfg, "recorded", label)
     if state == "finished":
         log(f"run {name}: reusing {rel(run_dir)} ({done} epochs done)")
-        return Run(name, run_dir, cfg, "reused", label)
+        run = Run(name, run_dir, cfg, "reused", label)
+        write_portable(run)
+        return run
+    if state == "recorded":
+        log(f"run {name}: {rel(run_dir)} holds its records but not its checkpoint; training it anew")
+        shutil.rmtree(run_dir)
     if state == "stale":
         log(f"run {name}: {rel(run_dir)} holds a run of another config; training it anew")
         shutil.rmtree(run_dir)
@@ -242,10 +327,13 @@ def ensure_run(
         log(f"  {summary['epochs']} epochs" + (f", val mean F1 {100 * best:.2f}" if best is not None else ""))
     seconds = time.perf_counter() - start
     log(f"  done in {seconds / 60:.1f} min")
-    return Run(name, run_dir, cfg, "resumed" if resume else "trained", label, seconds)
+    run = Run(name, run_dir, cfg, "resumed" if resume else "trained", label, seconds)
+    write_portable(run)
+    return run
 
 
 __all__ = [
+    "PORTABLE",
     "REUSE_IGNORED",
     "RESUME_ALLOWED",
     "Run",
@@ -253,6 +341,8 @@ __all__ = [
     "config_diff",
     "ensure_run",
     "find_twin",
+    "portable_config",
     "run_state",
     "runs_dir",
+    "write_portable",
 ]

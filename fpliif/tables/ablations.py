@@ -82,7 +82,7 @@ def make(study: Study) -> Table:
     base, _ = study.group_base()
     names = ["base", *ablations]
     specs = [base if n == "base" else study.group_spec("ablation", n) for n in names]
-    runs = [study.run(s) for s in specs]
+    runs = [study.run(s, records_only=True) for s in specs]
     results = [study.group_eval(s) for s in specs]
     (size,) = study.need("group_eval_size")
     cap = caption(group_budget(study), profile=study.profile, paper_side=PAPER_SIDE)

@@ -238,7 +238,7 @@ def group_metric(study: Study) -> str:
 def group_budget(study: Study) -> str:
     """The comparison group's data and shared budget (the captions of Tables 5, 7 and the ablations)."""
     base, _ = study.group_base()
-    run = study.run(base)
+    run = study.run(base, records_only=True)
     (size,) = study.need("group_eval_size")
     return (
         f"{study.data.group().label}; every run of the group shares run group-base's budget: "
