@@ -227,7 +227,19 @@ def test_a_clone_reuses_a_runs_records_and_retrains_it_only_for_its_weights(tiny
     for local in ("last.pt", "best.pt", "config.yaml"):  # what git ignores
         (run.dir / local).unlink(missing_ok=True)
     assert training.run_state(run.dir, run.config) == ("recorded", 1)
-    assert training.run_state(run.dir, training.load_config("smoke", [*over, "optim.lr=0.01"]))[0] != "recorded"
+    assert (
+        training.run_state(run.dir, training.load_config("smoke", [*over, "optim.lr=0.01"]))[0] != "recorded"
+    )
+    # records trained in bf16 elsewhere answer amp "auto" (what is native there), not an explicit fp32
+    (run.dir / training.PORTABLE).write_text(
+        yaml.safe_dump({**portable, "optim": {**portable["optim"], "amp": "bf16"}})
+    )
+    assert (
+        training.run_state(run.dir, training.load_config("smoke", [*over, "optim.amp=auto"]))[0] == "recorded"
+    )
+    assert (
+        training.run_state(run.dir, training.load_config("smoke", [*over, "optim.amp=fp32"]))[0] != "recorded"
+    )
 
     kept = training.ensure_run("a", "smoke", over, tmp_path, records_only=True, **quiet)
     assert kept.status == "recorded" and not kept.checkpoint.exists()

@@ -201,13 +201,15 @@ def write_portable(run: Run) -> None:
 
 def _recorded(run_dir: Path, cfg: Any) -> int:
     """Epochs of the records in ``run_dir`` (``run.yaml`` + ``log.jsonl``) when they are of config
-    ``cfg`` and reached its epochs; else 0."""
+    ``cfg`` and reached its epochs; else 0. ``optim.amp: auto`` accepts the precision they record."""
     try:
         stored = yaml.safe_load((run_dir / PORTABLE).read_text()) or {}
         stored = TrainConfig.from_dict(stored, source=str(run_dir / PORTABLE)).to_dict()
     except (OSError, ConfigError, yaml.YAMLError):
         return 0
-    if config_diff(stored, portable_config(cfg)):
+    # "auto" asks for what is native where the run trains, so records of any precision answer it
+    amp = stored["optim"]["amp"] if cfg.optim.amp == "auto" else cfg.optim.amp
+    if config_diff(stored, portable_config(cfg, amp)):
         return 0
     done = max((rec.get("epoch", 0) for rec in Run("", run_dir, cfg, "").log), default=0)
     return done if done >= cfg.optim.epochs else 0
