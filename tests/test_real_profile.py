@@ -36,6 +36,10 @@ SMOKE = [
     "baseline_model=null",
     "multires_sizes=[64, 128]",
     "transfer_profile=smoke",
+    "group_config=smoke",
+    "group_overrides={}",
+    "seeds=[0, 1]",
+    "group_eval_size=64",
 ]
 
 
@@ -58,7 +62,7 @@ def real_run(tmp_path_factory):
     write_flat_subset(tmp / "subset")
     out = tmp / "out"
     names = ["01_train_evaluate", "table1_lapa", "table2_celebamask", "figure3_4_multiresolution"]
-    names += ["figure10_11_worst_cases", "transfer_synth_real"]
+    names += ["figure10_11_worst_cases", "transfer_synth_real", "table7_seeds"]
     overrides = [*data_overrides("real", str(tmp / "subset")), *SMOKE]
     runner.run_notebooks("real", only=names, out=out, overrides=overrides, log=lambda s: None)
     return out
@@ -94,7 +98,8 @@ def test_group_tables_say_whose_mean_f1_they_show(tmp_path):
 
 def test_real_profile_trains_once_and_fills_table2(real_run):
     runs = sorted(p.name for p in (real_run / "runs").iterdir())
-    assert runs == ["main"]  # Table 2's run is the main run, reused
+    # Table 2's run is the main run, reused; so is the group's base here (the same smoke config)
+    assert runs == ["group-seed1", "main"]
     t2 = _table(real_run, "table2_celebamask")
     ours = t2[(t2["source"] == "ours") & (t2["row"].isin(["Ours", "Ours64->256"]))]
     assert len(ours) == 2 and ours.iloc[:, -1].notna().all()  # the mean, at 256 and 64->256
@@ -103,6 +108,13 @@ def test_real_profile_trains_once_and_fills_table2(real_run):
     record = json.loads(next((real_run / "runs" / "main").glob("eval-*/results.json")).read_text())
     split = record["meta"]["data"]["split_record"]
     assert split["counts"] == {"train": 16, "val": 2, "test": 2} and split["split_seed"] == 0
+
+
+def test_table7_is_the_groups_seeds_on_celebamask_hq(real_run):
+    t7 = _table(real_run, "table7_seeds").set_index("dataset")
+    assert t7.loc["celebamask-hq", "runs"] == 2 and t7.loc["lapa", "runs"] == 0
+    text = (real_run / "tables" / "table7_seeds.md").read_text()
+    assert "lapa, helen: not run in this profile (this profile's data is CelebAMask-HQ only)" in text
 
 
 def test_face_figures_stay_out_of_the_notebooks(real_run):

@@ -66,8 +66,9 @@ def make(study: Study) -> Table:
     else:
         notes.append(f"lapa: {NOT_RUN} (seeds is empty)")
     (celeb_seeds,) = study.need("celeb_seeds")
-    if study.main_is_celebamask():
-        pass  # the group's seeds fill the CelebAMask-HQ column
+    if study.main_is_celebamask():  # the group's seeds fill the CelebAMask-HQ column
+        if study.data.helen() is None:
+            notes.append(f"lapa, helen: {NOT_RUN} (this profile's data is CelebAMask-HQ only)")
     elif study.data.celeb() is not None and celeb_seeds:
         for s in celeb_seeds:
             values["celebamask-hq"].append(
