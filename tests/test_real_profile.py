@@ -40,6 +40,8 @@ SMOKE = [
     "group_overrides={}",
     "seeds=[0, 1]",
     "group_eval_size=64",
+    "edge_weights=[]",
+    "ablations={bn: {norm: batch}}",
 ]
 
 
@@ -62,7 +64,7 @@ def real_run(tmp_path_factory):
     write_flat_subset(tmp / "subset")
     out = tmp / "out"
     names = ["01_train_evaluate", "table1_lapa", "table2_celebamask", "figure3_4_multiresolution"]
-    names += ["figure10_11_worst_cases", "transfer_synth_real", "table7_seeds"]
+    names += ["figure10_11_worst_cases", "transfer_synth_real", "table7_seeds", "02_ablations"]
     overrides = [*data_overrides("real", str(tmp / "subset")), *SMOKE]
     runner.run_notebooks("real", only=names, out=out, overrides=overrides, log=lambda s: None)
     return out
@@ -99,7 +101,7 @@ def test_group_tables_say_whose_mean_f1_they_show(tmp_path):
 def test_real_profile_trains_once_and_fills_table2(real_run):
     runs = sorted(p.name for p in (real_run / "runs").iterdir())
     # Table 2's run is the main run, reused; so is the group's base here (the same smoke config)
-    assert runs == ["group-seed1", "main"]
+    assert runs == ["group-bn", "group-seed1", "main"]
     t2 = _table(real_run, "table2_celebamask")
     ours = t2[(t2["source"] == "ours") & (t2["row"].isin(["Ours", "Ours64->256"]))]
     assert len(ours) == 2 and ours.iloc[:, -1].notna().all()  # the mean, at 256 and 64->256
@@ -115,6 +117,17 @@ def test_table7_is_the_groups_seeds_on_celebamask_hq(real_run):
     assert t7.loc["celebamask-hq", "runs"] == 2 and t7.loc["lapa", "runs"] == 0
     text = (real_run / "tables" / "table7_seeds.md").read_text()
     assert "lapa, helen: not run in this profile (this profile's data is CelebAMask-HQ only)" in text
+
+
+def test_ablations_keep_the_papers_rows_of_variants_not_run(real_run):
+    t = _table(real_run, "ablations")
+    ran, skipped = t[t["run"] != "—"], t[t["run"] == "—"]
+    assert ran["run"].tolist() == ["group-base", "group-bn"] and ran["ours"].notna().all()
+    assert len(skipped) == 3 and skipped["ours"].isna().all()
+    assert skipped["paper"].notna().sum() == 2  # the paper reports no no-ensemble number
+    text = (real_run / "tables" / "ablations.md").read_text()
+    assert "mean F1 (%), ours CelebAMask-HQ, paper LaPa" in text
+    assert "not run in this profile (not in the ablations parameter)" in text
 
 
 def test_face_figures_stay_out_of_the_notebooks(real_run):

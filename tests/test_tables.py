@@ -96,6 +96,12 @@ def test_ablation_table_rows_parameters_and_paper_keys(tmp_path):
     assert cells[DIFF].tolist() == ["-37.40", "-72.32", ""]
     assert cells["params (M)"].tolist() == ["2.289", "2.289", "9.359"]
     assert cells["run"].tolist() == ["group-base", "group-bn", "group-noens"]
+    skipped = ablations.table(
+        ["base", "unet"], [results[0], None], [2_289_163, None], ["group-base", "—"], size=64, caption="c"
+    )
+    cells = skipped.formatted()
+    assert cells["paper"].tolist() == ["92.40", "84.90"] and cells["ours"].tolist() == ["55.00", ""]
+    assert cells["params (M)"].tolist() == ["2.289", ""]
 
 
 def test_ablation_table_not_run_names_every_variant(tmp_path):

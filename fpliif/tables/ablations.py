@@ -13,6 +13,7 @@ from ..report import Table
 from ..runs.study import ABLATION_LABELS
 from .common import (
     LAPA_F1,
+    NOT_RUN,
     caption,
     comparison,
     group_budget,
@@ -41,8 +42,8 @@ PAPER_KEYS = {
 
 def table(
     names: Sequence[str],
-    results: Sequence[EvalResult],
-    parameters: Sequence[int],
+    results: Sequence[EvalResult | None],
+    parameters: Sequence[int | None],
     runs: Sequence[str],
     *,
     size: int,
@@ -51,13 +52,13 @@ def table(
     metric: str = LAPA_F1,
 ) -> Table:
     """One row per variant (``base`` and the ablation names): the paper's mean F1, ours (the run's
-    evaluation at ``size``), the difference, the model's parameters and the run."""
+    evaluation at ``size``; None: not run), the difference, the model's parameters and the run."""
     df = comparison(
         [ABLATION_LABELS.get(n, n) for n in names],
         [paper.ABLATIONS.get(PAPER_KEYS.get(n, n), math.nan) for n in names],
-        [mean_f1(r, f"at{size}") for r in results],
+        [math.nan if r is None else mean_f1(r, f"at{size}") for r in results],
         index_name="variant",
-        extra={"params (M)": [p / 1e6 for p in parameters], "run": list(runs)},
+        extra={"params (M)": [math.nan if p is None else p / 1e6 for p in parameters], "run": list(runs)},
     )
     return Table(
         NAME, TITLE.format(metric=metric), caption, df, column_decimals={"params (M)": 3}, notes=notes or []
@@ -86,13 +87,19 @@ def make(study: Study) -> Table:
     results = [study.group_eval(s) for s in specs]
     (size,) = study.need("group_eval_size")
     cap = caption(group_budget(study), profile=study.profile, paper_side=PAPER_SIDE)
+    # the paper's variants this profile leaves out keep their row, with the paper's number only
+    skipped = [k for k in PAPER_KEYS if k not in names]
+    notes = group_notes(study)
+    if skipped:
+        labels = ", ".join(ABLATION_LABELS.get(k, k) for k in skipped)
+        notes.append(f"{labels}: {NOT_RUN} (not in the ablations parameter)")
     return table(
-        names,
-        results,
-        [r.parameters() for r in runs],
-        [s.name for s in specs],
+        [*names, *skipped],
+        [*results, *[None] * len(skipped)],
+        [*(r.parameters() for r in runs), *[None] * len(skipped)],
+        [*(s.name for s in specs), *["—"] * len(skipped)],
         size=size,
         caption=cap,
-        notes=group_notes(study),
+        notes=notes,
         metric=group_metric(study),
     )
