@@ -83,6 +83,41 @@ def test_real_transfer_table_equals_its_records():
     _same_cells(transfer_synth_real.table(results, caption=""), REAL, "transfer_synth_real")
 
 
+def test_real_table5_equals_its_records():
+    committed = _csv(REAL, "table5_edge_weight")
+    runs = list(committed["run"])
+    results = [_load(REAL, r, AT256) for r in runs]
+    rebuilt = table5_edge_weight.table(
+        [float(w) for w in committed["λ"]], results, runs, size=256, caption=""
+    )
+    _same_cells(rebuilt, REAL, "table5_edge_weight")
+
+
+def _same_ablations(profile: Path, folder: str, size: int) -> None:
+    """The runs' rows from their records; variants a profile left out ("—") keep only the paper's."""
+    committed = _csv(profile, "ablations")
+    runs = list(committed["run"])
+    label_to_name = {label: name for name, label in ABLATION_LABELS.items()}
+    names = [label_to_name[v] for v in committed["variant"]]
+    results = [None if r == "—" else _load(profile, r, folder) for r in runs]
+    # the parameters are not in the records
+    parameters = [
+        None if r == "—" else round(p * 1e6) for r, p in zip(runs, committed["params (M)"], strict=True)
+    ]
+    rebuilt = ablations.table(names, results, parameters, runs, size=size, caption="")
+    _same_cells(rebuilt, profile, "ablations")
+
+
+def test_real_ablations_equal_their_records():
+    _same_ablations(REAL, AT256, 256)
+
+
+def test_real_table7_is_the_groups_seeds():
+    seeds = [_load(REAL, r, AT256) for r in ("group-base", "group-seed1", "group-seed2")]
+    values = {"celebamask-hq": [mean_f1(r, "at256") for r in seeds]}
+    _same_cells(table7_seeds.table(values, caption=""), REAL, "table7_seeds")
+
+
 # ------------------------------------------------------------------------------------ demo profile
 def test_demo_main_run_tables_equal_their_record():
     main = _load(DEMO, "main", FULL)
@@ -113,14 +148,7 @@ def test_demo_table5_equals_its_records():
 
 
 def test_demo_ablations_equal_their_records():
-    committed = _csv(DEMO, "ablations")
-    runs = list(committed["run"])
-    label_to_name = {label: name for name, label in ABLATION_LABELS.items()}
-    names = [label_to_name[v] for v in committed["variant"]]
-    results = [_load(DEMO, r, GROUP) for r in runs]
-    parameters = [round(p * 1e6) for p in committed["params (M)"]]  # not in the records
-    rebuilt = ablations.table(names, results, parameters, runs, size=64, caption="")
-    _same_cells(rebuilt, DEMO, "ablations")
+    _same_ablations(DEMO, GROUP, 64)
 
 
 def test_demo_table7_equals_its_records():
