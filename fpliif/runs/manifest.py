@@ -24,7 +24,7 @@ from ..provenance import git_commit, hardware, now, package_versions
 from . import notebooks
 from .paths import rel
 from .profiles import profile_path
-from .training import PORTABLE, Run
+from .training import Run, saved_config
 
 
 def _load_avg() -> list[float] | None:
@@ -94,7 +94,7 @@ def runs_summary(out_dir: Path) -> list[dict[str, Any]]:
     if not root.is_dir():
         return rows
     for d in sorted(root.iterdir()):
-        saved = next((d / f for f in ("config.yaml", PORTABLE) if (d / f).is_file()), None)
+        saved = saved_config(d)
         if saved is None:
             continue
         cfg = yaml.safe_load(saved.read_text()) or {}

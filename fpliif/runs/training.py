@@ -170,6 +170,11 @@ def checkpoint_epoch(path: Path) -> int:
         return 0
 
 
+def saved_config(run_dir: Path) -> Path | None:
+    """The config a run folder holds: the local ``config.yaml``, else the committed ``run.yaml``."""
+    return next((run_dir / f for f in ("config.yaml", PORTABLE) if (run_dir / f).is_file()), None)
+
+
 def portable_config(cfg: Any, amp: str | None = None) -> dict[str, Any]:
     """``cfg`` as a dict comparable across machines: repository-relative paths, and ``optim.amp`` the
     precision it trains in here (``amp``, or ``auto`` resolved for this machine's device)."""
@@ -246,7 +251,7 @@ def find_twin(cfg: Any, root: Path, exclude: str, *, records_only: bool = False)
     if not root.is_dir():
         return None
     for other in sorted(root.iterdir()):
-        if other.name == exclude or not any((other / f).is_file() for f in ("config.yaml", PORTABLE)):
+        if other.name == exclude or saved_config(other) is None:
             continue
         state, _ = run_state(other, cfg)
         if state == "finished" or (state == "resume" and _same_epochs(other, cfg)):
@@ -346,5 +351,6 @@ __all__ = [
     "portable_config",
     "run_state",
     "runs_dir",
+    "saved_config",
     "write_portable",
 ]
