@@ -23,6 +23,7 @@ from fpliif.models.adaptive import (
     AdaptiveSettings,
     grid_sizes,
     parse_step,
+    refine,
     uncertain_cells,
     uncertain_support,
 )
@@ -119,11 +120,65 @@ def test_few_queries_and_high_agreement_on_a_smooth_label_field(size):
     assert [g[:2] for g in stats["per_grid"]] == [(s, s) for s in (64, 128, 256, 512, 1024)][
         : 1 + int(math.log2(size // 64))
     ]
-    # nearest labels are coarser than bilinear logits; with every cell marked, nothing is missed
-    nearest = AdaptiveDecoder(field, settings=AdaptiveSettings(upsample="nearest"))
-    assert (nearest(latent, out_size=(size, size))[0].argmax(0) == dense).float().mean() >= 0.99
+    # with every cell marked, nothing is missed
     everything = AdaptiveDecoder(field, settings=AdaptiveSettings(threshold=math.inf))
     assert torch.equal(everything(latent, out_size=(size, size))[0].argmax(0), dense)
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.25, 1.0])
+def test_nearest_and_bilinear_give_the_same_labels_and_queries_with_support_marks(tiny, threshold):
+    """refine's argument: an unqueried pixel's support agrees, so how the logits are carried to
+    the next grid changes neither a label nor a mark; the logits themselves do differ."""
+    images = torch.rand(2, 3, 32, 32)
+    runs = {}
+    for upsample in ("nearest", "bilinear"):
+        settings = AdaptiveSettings(threshold=threshold, upsample=upsample)
+        fast = optimize_for_inference(tiny, decode="adaptive", adaptive=settings)
+        runs[upsample] = (fast(images, 200), fast.decoder.last_stats)
+    (near, near_stats), (bil, bil_stats) = runs["nearest"], runs["bilinear"]
+    assert near_stats == bil_stats and near_stats["queried_full"] < near_stats["pixels"]
+    assert torch.equal(near.argmax(1), bil.argmax(1)) and not torch.equal(near, bil)
+    assert AdaptiveSettings().upsample == "nearest"
+
+
+def _reference_refine(query, sizes, settings):
+    """refine as its docstring first states it: every grid's marks from a top-2 of the whole
+    upsampled logit grid. The library carries labels and margins instead."""
+    logits = query(sizes[0], None).reshape(-1, *sizes[0])
+    queried = []
+    for size in sizes[1:]:
+        threshold = settings.threshold * sizes[0][0] / logits.shape[1]
+        fine = uncertain_support(logits, size, threshold, settings.band)
+        idx = fine.reshape(-1).nonzero().squeeze(1)
+        mode = "bilinear" if settings.upsample == "bilinear" else "nearest-exact"
+        logits = F.interpolate(logits[None], size=size, mode=mode)[0].contiguous()
+        logits.view(logits.shape[0], -1).index_copy_(1, idx, query(size, idx))
+        queried.append(idx.numel())
+    return logits, queried
+
+
+@pytest.mark.parametrize("upsample", ["nearest", "bilinear"])
+def test_refine_carries_the_ranking_the_whole_grid_would_give(tiny, upsample):
+    """Ranking only the new queries of each grid gives the marks, the queries and the logits of
+    ranking the whole upsampled grid."""
+    fast = optimize_for_inference(tiny)
+    latent = fast.encoder(torch.rand(1, 3, 32, 32))
+    table = fast.decoder.prepare(latent)
+    hw = tuple(latent.shape[2:])
+
+    def query(size, idx):
+        coords = make_coord(size)
+        coords = coords if idx is None else coords[idx]
+        return fast.decoder.decode(table, 1, hw, coords)[0].t()
+
+    for threshold in (0.0, 0.3, 1.0):
+        settings = AdaptiveSettings(threshold=threshold, upsample=upsample)
+        sizes = grid_sizes((200, 200), hw, settings)
+        stats = {"queried": 0, "per_grid": [[*g, 0] for g in sizes]}
+        got = refine(query, sizes, settings, stats)
+        want, queried = _reference_refine(query, sizes, settings)
+        assert torch.equal(got, want) and [g[2] for g in stats["per_grid"][1:]] == queried
+        assert 0 < sum(queried) < 3 * 200 * 200
 
 
 def test_support_marks_the_pixels_between_disagreeing_centres():
@@ -212,8 +267,14 @@ def test_eval_and_predict_take_decode_adaptive(tiny_run, tmp_path, capsys):
         meta["decode"] == "adaptive"
         and meta["adaptive"]["threshold"] == 0.5
         and meta["adaptive"]["step"] == 4
+        and meta["adaptive"]["upsample"] == "nearest"
     )
     adaptive_f1 = json.loads((out / "results.json").read_text())["scores"]["at64"]["mean_f1"]
+    bilinear = [*argv, "--decode", "adaptive", "--threshold", "0.5", "--coarse-step", "4"]
+    assert main([*bilinear, "--adaptive-upsample", "bilinear"]) == 0
+    bilinear = json.loads((out / "results.json").read_text())
+    assert bilinear["meta"]["adaptive"]["upsample"] == "bilinear"
+    assert bilinear["scores"]["at64"]["mean_f1"] == adaptive_f1  # the same labels
     assert main([*argv, "--decode", "adaptive", "--threshold", "inf"]) == 0  # every cell: dense
     scores = json.loads((out / "results.json").read_text())["scores"]
     assert main([*argv]) == 0

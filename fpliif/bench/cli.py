@@ -12,7 +12,13 @@ from typing import Any
 
 from ..engine.evaluate import step_argument
 from ..fileio import atomic_write
-from ..models.adaptive import DEFAULT_STEP, DEFAULT_THRESHOLD, AdaptiveSettings
+from ..models.adaptive import (
+    DEFAULT_STEP,
+    DEFAULT_THRESHOLD,
+    DEFAULT_UPSAMPLE,
+    UPSAMPLE_MODES,
+    AdaptiveSettings,
+)
 from ..precision import DTYPES, EMULATED_BF16, native_bf16
 from .config import BenchConfig
 from .quality import quality_check
@@ -121,6 +127,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         help=_help("adaptive: output pixels per coarse cell, or 'latent' (default: latent)"),
     )
     a.add_argument(
+        "--adaptive-upsample",
+        choices=list(UPSAMPLE_MODES),
+        default=DEFAULT_UPSAMPLE,
+        help="adaptive: how unqueried logits reach a finer grid (the same labels either way)",
+    )
+    a.add_argument(
         "--adaptive-checkpoint",
         type=Path,
         default=None,
@@ -171,7 +183,9 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         cfg.memory_size = None
     if args.adaptive_sizes is not None:
         cfg.adaptive_sizes = tuple(s for s in args.adaptive_sizes if s > 0)
-    cfg.adaptive_settings = AdaptiveSettings(threshold=args.threshold, step=args.coarse_step)
+    cfg.adaptive_settings = AdaptiveSettings(
+        threshold=args.threshold, step=args.coarse_step, upsample=args.adaptive_upsample
+    )
     if args.adaptive_checkpoint is not None:
         if args.adaptive_dataset is None or args.adaptive_root is None:
             raise ValueError("--adaptive-checkpoint needs --adaptive-dataset and --adaptive-root")

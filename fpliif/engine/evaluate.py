@@ -38,7 +38,15 @@ from tqdm.auto import tqdm
 from ..data.transforms import resize_image
 from ..fileio import atomic_write_many
 from ..metrics import SegmentationMetrics, scores_from_confusion
-from ..models.adaptive import DECODE_MODES, DEFAULT_STEP, DEFAULT_THRESHOLD, AdaptiveSettings, parse_step
+from ..models.adaptive import (
+    DECODE_MODES,
+    DEFAULT_STEP,
+    DEFAULT_THRESHOLD,
+    DEFAULT_UPSAMPLE,
+    UPSAMPLE_MODES,
+    AdaptiveSettings,
+    parse_step,
+)
 from ..models.fast import optimize_for_inference
 from ..models.fpliif import FPLIIF
 from ..precision import autocast, pick_dtype, resolve_dtype
@@ -427,7 +435,7 @@ def evaluate_checkpoint(
 
 # -- command line ------------------------------------------------------------------------------
 def add_decode_options(p: argparse.ArgumentParser) -> None:
-    """--decode, --threshold and --coarse-step (``fpliif eval`` and ``fpliif predict``)."""
+    """--decode, --threshold, --coarse-step and --adaptive-upsample (``fpliif eval``, ``predict``)."""
     p.add_argument(
         "--decode",
         choices=list(DECODE_MODES),
@@ -448,6 +456,13 @@ def add_decode_options(p: argparse.ArgumentParser) -> None:
         help="adaptive: output pixels per coarse cell, or 'latent' for the latent grid (the default)"
         "%(default).0s",
     )
+    p.add_argument(
+        "--adaptive-upsample",
+        choices=list(UPSAMPLE_MODES),
+        default=DEFAULT_UPSAMPLE,
+        help="adaptive: how the unqueried logits are carried to a finer grid (the same labels either "
+        "way; bilinear gives smoother logits)",
+    )
 
 
 def step_argument(text: str) -> int | None:
@@ -458,10 +473,10 @@ def step_argument(text: str) -> int | None:
 
 
 def decode_settings(args: argparse.Namespace) -> AdaptiveSettings | None:
-    """The adaptive settings of --threshold and --coarse-step (None for dense decoding)."""
+    """The adaptive settings of --threshold, --coarse-step and --adaptive-upsample (None for dense)."""
     if args.decode != "adaptive":
         return None
-    return AdaptiveSettings(threshold=args.threshold, step=args.coarse_step)
+    return AdaptiveSettings(threshold=args.threshold, step=args.coarse_step, upsample=args.adaptive_upsample)
 
 
 def configure(p: argparse.ArgumentParser) -> None:

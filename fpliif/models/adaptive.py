@@ -13,8 +13,9 @@ not be asked at full resolution at all:
    neighbours) or as the finer pixels interpolated from them (``marks="support"``, the default:
    a pixel whose 2x2 bilinear support holds two labels or a small margin); grow the marks by
    ``band`` cells (or 2x2 blocks);
-3. upsample the coarse logits to the next grid (``upsample``: bilinear or nearest; where nothing
-   is queried both give the same labels) and replace the marked pixels by exact LIIF queries;
+3. upsample the coarse logits to the next grid (``upsample``: nearest, the default, or bilinear;
+   with support marks both give the same labels and the same queries, nearest at less cost) and
+   replace the marked pixels by exact LIIF queries;
 4. repeat from 2 on the new grid until the output size (``hierarchical``: each grid twice the last,
    so the bands narrow as the resolution grows), or go straight to the output size.
 
@@ -43,11 +44,12 @@ from torch import nn
 
 from .decoder import make_coord
 
-# Defaults chosen by measurement on a SynthFaces-trained model (docs/paper.md, "Adaptive decoding").
-DEFAULT_THRESHOLD = 1.0  # top-2 logit margin below which a coarse pixel is uncertain
+# Defaults chosen by measurement on models trained at 256 px, SynthFaces and real faces, fed 256 px
+# inputs (docs/paper.md, "Adaptive decoding").
+DEFAULT_THRESHOLD = 0.15  # top-2 logit margin below which a coarse pixel is uncertain
 DEFAULT_STEP: int | None = None  # None: the latent grid is the coarse grid
 DEFAULT_BAND = 0  # cells (or support blocks) the marks are grown by
-DEFAULT_UPSAMPLE = "bilinear"  # the same labels as nearest where nothing is queried; smoother logits
+DEFAULT_UPSAMPLE = "nearest"  # with support marks the same labels and queries as bilinear, and cheaper
 DEFAULT_HIERARCHICAL = True
 DEFAULT_MARKS = "support"
 MARKS = ("cells", "support")
@@ -76,7 +78,8 @@ class AdaptiveSettings:
     ``threshold``: logit margin (top-1 minus top-2) under which a coarse cell is uncertain, >= 0;
     ``inf`` marks every cell (the dense output). ``step``: output pixels per coarse cell (int >= 1),
     or None for the latent grid. ``band``: cells the marks are grown by (>= 0). ``upsample``:
-    ``bilinear`` (on logits) or ``nearest`` (the coarse labels). ``hierarchical``: refine by
+    ``nearest`` (each pixel takes the logits of its nearest coarse pixel) or ``bilinear`` (smoother
+    logits, the same labels: see ``refine``). ``hierarchical``: refine by
     factors of two rather than in one jump. ``marks``: ``cells`` re-queries whole coarse cells
     (``uncertain_cells``), ``support`` only the finer pixels interpolated from uncertain or
     disagreeing coarse pixels (``uncertain_support``).
@@ -137,16 +140,16 @@ def grid_sizes(
     return sizes
 
 
-def _labels_and_unsure(logits: torch.Tensor, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """logits [K,h,w] -> (labels long [h,w], bool [h,w]: top-1 minus top-2 logit < ``threshold``).
+def _top2(logits: torch.Tensor) -> torch.Tensor:
+    """logits [K,n] -> [2,n] float: each pixel's label and its top-1 minus top-2 logit margin.
 
-    One ``topk`` gives both: an ``argmax`` over the class dimension of a [K,h,w] map is many
-    times slower on CPU (a strided reduction) and would cost a tenth of a 1024x1024 decode."""
+    One ``topk`` gives both: an ``argmax`` over the class dimension is many times slower on CPU
+    (a strided reduction)."""
     if logits.shape[0] < 2:
-        zeros = torch.zeros(logits.shape[1:], dtype=torch.long, device=logits.device)
-        return zeros, zeros.bool()
+        n = logits.shape[1]
+        return torch.stack([logits.new_zeros(n), logits.new_full((n,), math.inf)]).float()
     top = logits.topk(2, dim=0)
-    return top.indices[0], top.values[0] - top.values[1] < threshold
+    return torch.stack([top.indices[0].float(), (top.values[0] - top.values[1]).float()])
 
 
 def _grow(mark: torch.Tensor, band: int) -> torch.Tensor:
@@ -155,16 +158,42 @@ def _grow(mark: torch.Tensor, band: int) -> torch.Tensor:
     return F.max_pool2d(mark[None, None].float(), 2 * band + 1, stride=1, padding=band)[0, 0] > 0
 
 
+def cell_marks(labels: torch.Tensor, unsure: torch.Tensor, band: int) -> torch.Tensor:
+    """labels, unsure [h,w] -> bool [h,w]: unsure, or a 3x3 neighbour with another label, grown by
+    ``band`` cells."""
+    labels = labels[None, None].float()  # [1,1,h,w]
+    highest = F.max_pool2d(labels, 3, stride=1, padding=1)
+    lowest = -F.max_pool2d(-labels, 3, stride=1, padding=1)
+    return _grow(unsure | (highest != lowest)[0, 0], band)
+
+
+def support_marks(
+    labels: torch.Tensor, unsure: torch.Tensor, size: tuple[int, int], band: int
+) -> torch.Tensor:
+    """labels, unsure [h,w] -> bool [H,W] on the finer grid ``size``: the pixels whose bilinear
+    support (the 2x2 coarse pixel centres around them) holds two labels or an unsure one; the 2x2
+    blocks are grown by ``band``."""
+    h, w = labels.shape
+    labels = F.pad(labels[None, None].float(), (1, 1, 1, 1), mode="replicate")
+    unsure = F.pad(unsure[None, None].float(), (1, 1, 1, 1), mode="replicate")
+    # block (i, j) spans the centres i-1..i and j-1..j (the borders replicated): [h+1, w+1]
+    mixed = F.max_pool2d(labels, 2, stride=1) != -F.max_pool2d(-labels, 2, stride=1)
+    block = _grow((mixed | (F.max_pool2d(unsure, 2, stride=1) > 0))[0, 0], band)
+
+    def index(n_out: int, n_in: int) -> torch.Tensor:  # a fine pixel's block: floor(coarse pos) + 1
+        pos = (torch.arange(n_out, device=labels.device, dtype=torch.float64) + 0.5) * n_in / n_out - 0.5
+        return (pos.floor().long() + 1).clamp(0, n_in)
+
+    return block[index(size[0], h)[:, None], index(size[1], w)[None, :]]
+
+
 def uncertain_cells(logits: torch.Tensor, threshold: float, band: int) -> torch.Tensor:
     """logits [K,h,w] -> bool [h,w]: top-2 margin < ``threshold`` or a 3x3 neighbour with another
     label, grown by ``band`` cells."""
     if math.isinf(threshold):
         return torch.ones(logits.shape[1:], dtype=torch.bool, device=logits.device)
-    labels, unsure = _labels_and_unsure(logits, threshold)
-    labels = labels[None, None].float()  # [1,1,h,w]
-    highest = F.max_pool2d(labels, 3, stride=1, padding=1)
-    lowest = -F.max_pool2d(-labels, 3, stride=1, padding=1)
-    return _grow(unsure | (highest != lowest)[0, 0], band)
+    labels, margin = _top2(logits.reshape(logits.shape[0], -1)).view(2, *logits.shape[1:])
+    return cell_marks(labels, margin < threshold, band)
 
 
 def uncertain_support(
@@ -174,21 +203,10 @@ def uncertain_support(
     (the 2x2 coarse pixel centres around them) holds two labels or a margin < ``threshold``; the
     2x2 blocks are grown by ``band``. Only the pixels between disagreeing centres are marked, not
     the whole cells on both sides of a boundary (``uncertain_cells``)."""
-    h, w = logits.shape[1:]
     if math.isinf(threshold):
         return torch.ones(size, dtype=torch.bool, device=logits.device)
-    labels, unsure = _labels_and_unsure(logits, threshold)
-    labels = F.pad(labels[None, None].float(), (1, 1, 1, 1), mode="replicate")
-    unsure = F.pad(unsure[None, None].float(), (1, 1, 1, 1), mode="replicate")
-    # block (i, j) spans the centres i-1..i and j-1..j (the borders replicated): [h+1, w+1]
-    mixed = F.max_pool2d(labels, 2, stride=1) != -F.max_pool2d(-labels, 2, stride=1)
-    block = _grow((mixed | (F.max_pool2d(unsure, 2, stride=1) > 0))[0, 0], band)
-
-    def index(n_out: int, n_in: int) -> torch.Tensor:  # a fine pixel's block: floor(coarse pos) + 1
-        pos = (torch.arange(n_out, device=logits.device, dtype=torch.float64) + 0.5) * n_in / n_out - 0.5
-        return (pos.floor().long() + 1).clamp(0, n_in)
-
-    return block[index(size[0], h)[:, None], index(size[1], w)[None, :]]
+    labels, margin = _top2(logits.reshape(logits.shape[0], -1)).view(2, *logits.shape[1:])
+    return support_marks(labels, margin < threshold, size, band)
 
 
 def _upsample(logits: torch.Tensor, size: tuple[int, int], how: str) -> torch.Tensor:
@@ -274,10 +292,20 @@ def refine(
     ``query(size, idx)``: the exact logits [K,n] of the pixels ``idx`` (flat indices, ascending)
     of the ``size`` grid, or of all of them [K,H*W] for None. Adds each grid's queries to
     ``stats["per_grid"]`` (one [H, W, queried] entry per size) and ``stats["queried"]``.
+
+    The marks read each pixel's label and margin from its last exact query: an unqueried pixel
+    inherits those of its nearest coarse pixel, so each grid ranks only its new queries, and the
+    upsampling mode, which only sets the logits returned, changes no label and no query. With
+    support marks these are the labels and margins of the upsampled logits themselves: a pixel
+    left unqueried has a 2x2 support of one label, each with a margin >= this grid's threshold;
+    its nearest coarse pixel is one of the four, and a convex combination of them keeps the label
+    with a margin >= that threshold (its margin over any class is the same combination of
+    margins), which is >= every later grid's threshold.
     """
     first = sizes[0]
     logits = query(first, None)
     k = logits.shape[0]
+    ranked = _top2(logits).view(2, *first)  # label, margin
     logits = logits.reshape(k, *first)
     stats["per_grid"][0][2] += first[0] * first[1]
     stats["queried"] += first[0] * first[1]
@@ -287,19 +315,31 @@ def refine(
         # grids; scaled with the cell size, the band stays as many cells wide on every grid.
         here = logits.shape[1] * logits.shape[2]
         threshold = settings.threshold * math.sqrt(first[0] * first[1] / here)
-        if settings.marks == "support":
-            fine = uncertain_support(logits, size, threshold, settings.band)
+        labels, unsure = ranked[0], ranked[1] < threshold
+        if math.isinf(threshold):
+            fine = torch.ones(size, dtype=torch.bool, device=logits.device)
+        elif settings.marks == "support":
+            fine = support_marks(labels, unsure, size, settings.band)
         else:
-            mark = uncertain_cells(logits, threshold, settings.band)
+            mark = cell_marks(labels, unsure, settings.band)
             fine = F.interpolate(mark[None, None].to(logits.dtype), size=size, mode="nearest-exact")
         idx = fine.reshape(-1).nonzero().squeeze(1)
         n = idx.numel()
+        last = g == len(sizes) - 1
         if n == size[0] * size[1]:  # every pixel queried: nothing to upsample
-            logits = query(size, None).reshape(k, *size)
+            logits = query(size, None)
+            if not last:
+                ranked = _top2(logits).view(2, *size)
+            logits = logits.reshape(k, *size).contiguous()  # as every other grid's: same kernels
         else:
             logits = _upsample(logits, size, settings.upsample).contiguous()
+            if not last:
+                ranked = _upsample(ranked, size, "nearest").contiguous()
             if n:
-                logits.view(k, -1).index_copy_(1, idx, query(size, idx))
+                exact = query(size, idx)
+                logits.view(k, -1).index_copy_(1, idx, exact)
+                if not last:
+                    ranked.view(2, -1).index_copy_(1, idx, _top2(exact))
         stats["per_grid"][g][2] += n
         stats["queried"] += n
     return logits
@@ -313,12 +353,15 @@ __all__ = [
     "DEFAULT_STEP",
     "DEFAULT_THRESHOLD",
     "DEFAULT_UPSAMPLE",
+    "UPSAMPLE_MODES",
     "AdaptiveDecoder",
     "AdaptiveSettings",
     "QueryDecoder",
+    "cell_marks",
     "grid_sizes",
     "parse_step",
     "refine",
+    "support_marks",
     "uncertain_cells",
     "uncertain_support",
 ]
