@@ -14,7 +14,7 @@ not be asked at full resolution at all:
    a pixel whose 2x2 bilinear support holds two labels or a small margin); grow the marks by
    ``band`` cells (or 2x2 blocks);
 3. upsample the coarse logits to the next grid (``upsample``: nearest, the default, or bilinear;
-   with support marks both give the same labels and the same queries, nearest at less cost) and
+   with support marks both give the same labels, the same queries and the same speed) and
    replace the marked pixels by exact LIIF queries;
 4. repeat from 2 on the new grid until the output size (``hierarchical``: each grid twice the last,
    so the bands narrow as the resolution grows), or go straight to the output size.
@@ -49,7 +49,7 @@ from .decoder import make_coord
 DEFAULT_THRESHOLD = 0.15  # top-2 logit margin below which a coarse pixel is uncertain
 DEFAULT_STEP: int | None = None  # None: the latent grid is the coarse grid
 DEFAULT_BAND = 0  # cells (or support blocks) the marks are grown by
-DEFAULT_UPSAMPLE = "nearest"  # with support marks the same labels and queries as bilinear, and cheaper
+DEFAULT_UPSAMPLE = "nearest"  # every logit vector returned is an exact query's; labels as bilinear
 DEFAULT_HIERARCHICAL = True
 DEFAULT_MARKS = "support"
 MARKS = ("cells", "support")
