@@ -10,15 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..engine.evaluate import step_argument
+from ..engine.evaluate import adaptive_settings, add_adaptive_options
 from ..fileio import atomic_write
-from ..models.adaptive import (
-    DEFAULT_STEP,
-    DEFAULT_THRESHOLD,
-    DEFAULT_UPSAMPLE,
-    UPSAMPLE_MODES,
-    AdaptiveSettings,
-)
+from ..models.adaptive import AdaptiveSettings
 from ..precision import DTYPES, EMULATED_BF16, native_bf16
 from .config import BenchConfig
 from .quality import quality_check
@@ -117,21 +111,7 @@ def configure(p: argparse.ArgumentParser) -> None:
         default=None,
         help=_help("output sizes of the adaptive rows, 0 for none" + both("adaptive_sizes")),
     )
-    a.add_argument(
-        "--threshold", type=float, default=DEFAULT_THRESHOLD, help="adaptive: logit-margin threshold"
-    )
-    a.add_argument(
-        "--coarse-step",
-        type=step_argument,
-        default=DEFAULT_STEP,
-        help=_help("adaptive: output pixels per coarse cell, or 'latent' (default: latent)"),
-    )
-    a.add_argument(
-        "--adaptive-upsample",
-        choices=list(UPSAMPLE_MODES),
-        default=DEFAULT_UPSAMPLE,
-        help="adaptive: how unqueried logits reach a finer grid (the same labels either way)",
-    )
+    add_adaptive_options(a)
     a.add_argument(
         "--adaptive-checkpoint",
         type=Path,
@@ -183,9 +163,7 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         cfg.memory_size = None
     if args.adaptive_sizes is not None:
         cfg.adaptive_sizes = tuple(s for s in args.adaptive_sizes if s > 0)
-    cfg.adaptive_settings = AdaptiveSettings(
-        threshold=args.threshold, step=args.coarse_step, upsample=args.adaptive_upsample
-    )
+    cfg.adaptive_settings = adaptive_settings(args)
     if args.adaptive_checkpoint is not None:
         if args.adaptive_dataset is None or args.adaptive_root is None:
             raise ValueError("--adaptive-checkpoint needs --adaptive-dataset and --adaptive-root")

@@ -435,7 +435,7 @@ def evaluate_checkpoint(
 
 # -- command line ------------------------------------------------------------------------------
 def add_decode_options(p: argparse.ArgumentParser) -> None:
-    """--decode, --threshold, --coarse-step and --adaptive-upsample (``fpliif eval``, ``predict``)."""
+    """--decode and the adaptive options (``fpliif eval`` and ``fpliif predict``)."""
     p.add_argument(
         "--decode",
         choices=list(DECODE_MODES),
@@ -443,6 +443,11 @@ def add_decode_options(p: argparse.ArgumentParser) -> None:
         help="dense: every output pixel queried (the paper's); adaptive: a coarse grid, refined where "
         "uncertain (fast path only; docs/paper.md, 'Adaptive decoding')",
     )
+    add_adaptive_options(p)
+
+
+def add_adaptive_options(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--threshold, --coarse-step and --adaptive-upsample (``fpliif eval``, ``predict``, ``bench``)."""
     p.add_argument(
         "--threshold",
         type=float,
@@ -472,11 +477,14 @@ def step_argument(text: str) -> int | None:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def decode_settings(args: argparse.Namespace) -> AdaptiveSettings | None:
-    """The adaptive settings of --threshold, --coarse-step and --adaptive-upsample (None for dense)."""
-    if args.decode != "adaptive":
-        return None
+def adaptive_settings(args: argparse.Namespace) -> AdaptiveSettings:
+    """The settings of ``add_adaptive_options``' options."""
     return AdaptiveSettings(threshold=args.threshold, step=args.coarse_step, upsample=args.adaptive_upsample)
+
+
+def decode_settings(args: argparse.Namespace) -> AdaptiveSettings | None:
+    """The adaptive settings of ``add_decode_options`` (None for dense decoding)."""
+    return adaptive_settings(args) if args.decode == "adaptive" else None
 
 
 def configure(p: argparse.ArgumentParser) -> None:
